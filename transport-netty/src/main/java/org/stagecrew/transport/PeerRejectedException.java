@@ -1,0 +1,35 @@
+package org.stagecrew.transport;
+
+/**
+ * The destination answered the hello with a rejection (or closed the connection with a notice);
+ * {@link #reason()} carries the text it gave.
+ */
+public class PeerRejectedException extends TransportException {
+    private static final long serialVersionUID = 1L;
+
+    private final int code;
+    private final String reason;
+
+    /**
+     * Creates the exception.
+     *
+     * @param destination the address that rejected us
+     * @param code the notice code the peer sent (see PROTOCOL.md)
+     * @param reason the reason the peer gave
+     */
+    public PeerRejectedException(Address destination, int code, String reason) {
+        super("peer " + destination + " rejected the connection (code " + code + "): " + reason);
+        this.code = code;
+        this.reason = reason;
+    }
+
+    /** The notice code the peer sent, as listed in PROTOCOL.md. */
+    public int code() {
+        return code;
+    }
+
+    /** The reason text the peer sent. */
+    public String reason() {
+        return reason;
+    }
+}

@@ -1,0 +1,327 @@
+package org.stagecrew.transport;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Immutable settings of a {@link Transport}, made with {@link #builder()}. Every option has a
+ * documented default (a public {@code DEFAULT_…} constant), so {@code TransportConfig.defaults()}
+ * is a working configuration. {@link Builder#build()} checks every value and names the offending
+ * one.
+ */
+public final class TransportConfig {
+
+    /** Default file name prefix of generated socket names: {@value}. */
+    public static final String DEFAULT_FILE_NAME_PREFIX = "stagecrew-";
+    /** Default maximum payload length of one frame: 16 MiB. */
+    public static final int DEFAULT_MAX_FRAME_LENGTH = 16 * 1024 * 1024;
+    /** Largest accepted {@code maxFrameLength}: what one {@code ByteBuf} can hold with its header. */
+    public static final int MAX_FRAME_LENGTH_LIMIT = Integer.MAX_VALUE - 8;
+    /** Default low write-buffer watermark per destination: 2 MiB. */
+    public static final int DEFAULT_WRITE_BUFFER_LOW_WATER_MARK = 2 * 1024 * 1024;
+    /** Default high write-buffer watermark per destination: 4 MiB. */
+    public static final int DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK = 4 * 1024 * 1024;
+    /** Default inbox capacity in frames: 65,536. */
+    public static final int DEFAULT_INBOX_CAPACITY_FRAMES = 65_536;
+    /** Default inbox capacity in payload bytes: 64 MiB. */
+    public static final long DEFAULT_INBOX_CAPACITY_BYTES = 64L * 1024 * 1024;
+    /** Default time to connect and receive the peer's answer to the hello: 5 s. */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    /** Default time a listener waits for a new connection's hello: 5 s. */
+    public static final Duration DEFAULT_HELLO_TIMEOUT = Duration.ofSeconds(5);
+    /** Default number of event loop threads: 1. */
+    public static final int DEFAULT_IO_THREADS = 1;
+
+    private static final Logger UNDELIVERABLE_LOG = LoggerFactory.getLogger("org.stagecrew.transport.Undeliverable");
+
+    /** Default undeliverable-frame handler: logs a warning with the destination, count and cause. */
+    public static final UndeliverableHandler DEFAULT_UNDELIVERABLE_HANDLER = (destination, frames, cause) ->
+            UNDELIVERABLE_LOG.warn("{} frame(s) to {} were not delivered: {}", frames, destination, cause.getMessage());
+
+    private final Path socketDirectory;
+    private final String fileName;
+    private final String fileNamePrefix;
+    private final IoMode ioMode;
+    private final int maxFrameLength;
+    private final int writeBufferLowWaterMark;
+    private final int writeBufferHighWaterMark;
+    private final int inboxCapacityFrames;
+    private final long inboxCapacityBytes;
+    private final Duration connectTimeout;
+    private final Duration helloTimeout;
+    private final int ioThreads;
+    private final UndeliverableHandler undeliverableHandler;
+
+    private TransportConfig(Builder b) {
+        this.socketDirectory = b.socketDirectory != null ? b.socketDirectory : defaultSocketDirectory();
+        this.fileName = b.fileName;
+        this.fileNamePrefix = b.fileNamePrefix;
+        this.ioMode = b.ioMode;
+        this.maxFrameLength = b.maxFrameLength;
+        this.writeBufferLowWaterMark = b.writeBufferLowWaterMark;
+        this.writeBufferHighWaterMark = b.writeBufferHighWaterMark;
+        this.inboxCapacityFrames = b.inboxCapacityFrames;
+        this.inboxCapacityBytes = b.inboxCapacityBytes;
+        this.connectTimeout = b.connectTimeout;
+        this.helloTimeout = b.helloTimeout;
+        this.ioThreads = b.ioThreads;
+        this.undeliverableHandler = b.undeliverableHandler;
+    }
+
+    /** Returns a configuration with every default. */
+    public static TransportConfig defaults() {
+        return builder().build();
+    }
+
+    /** Returns a builder holding every default. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Returns a builder initialised from this configuration. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.socketDirectory = socketDirectory;
+        b.fileName = fileName;
+        b.fileNamePrefix = fileNamePrefix;
+        b.ioMode = ioMode;
+        b.maxFrameLength = maxFrameLength;
+        b.writeBufferLowWaterMark = writeBufferLowWaterMark;
+        b.writeBufferHighWaterMark = writeBufferHighWaterMark;
+        b.inboxCapacityFrames = inboxCapacityFrames;
+        b.inboxCapacityBytes = inboxCapacityBytes;
+        b.connectTimeout = connectTimeout;
+        b.helloTimeout = helloTimeout;
+        b.ioThreads = ioThreads;
+        b.undeliverableHandler = undeliverableHandler;
+        return b;
+    }
+
+    /**
+     * The default socket directory: {@code $XDG_RUNTIME_DIR/stagecrew} when that variable names a
+     * directory, else {@code <java.io.tmpdir>/stagecrew-<user.name>}. It is created with mode 0700
+     * on first use, and refused if it belongs to another user, is a symbolic link, or is writable
+     * by group or others.
+     */
+    public static Path defaultSocketDirectory() {
+        String runtime = System.getenv("XDG_RUNTIME_DIR");
+        if (runtime != null && !runtime.isEmpty() && Files.isDirectory(Path.of(runtime))) {
+            return Path.of(runtime, "stagecrew");
+        }
+        String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
+        return Path.of(System.getProperty("java.io.tmpdir"), "stagecrew-" + user);
+    }
+
+    /** Directory of the socket file. Default: {@link #defaultSocketDirectory()}. */
+    public Path socketDirectory() {
+        return socketDirectory;
+    }
+
+    /** Exact socket file name, or {@code null} (the default) for a generated unique name. */
+    public String fileName() {
+        return fileName;
+    }
+
+    /** Prefix of generated names ({@code <prefix><pid>-<n>.sock}). Default {@value #DEFAULT_FILE_NAME_PREFIX}. */
+    public String fileNamePrefix() {
+        return fileNamePrefix;
+    }
+
+    /** How socket I/O is done. Default {@link IoMode#AUTO}. */
+    public IoMode ioMode() {
+        return ioMode;
+    }
+
+    /** Largest payload, in bytes, that this transport sends or accepts. Default 16 MiB. */
+    public int maxFrameLength() {
+        return maxFrameLength;
+    }
+
+    /** Bytes queued per destination below which blocked senders resume. Default 2 MiB. */
+    public int writeBufferLowWaterMark() {
+        return writeBufferLowWaterMark;
+    }
+
+    /** Bytes queued per destination above which sends wait or report back-pressure. Default 4 MiB. */
+    public int writeBufferHighWaterMark() {
+        return writeBufferHighWaterMark;
+    }
+
+    /** Frames the inbox holds before the transport stops reading its sockets. Default 65,536. */
+    public int inboxCapacityFrames() {
+        return inboxCapacityFrames;
+    }
+
+    /** Payload bytes the inbox holds before the transport stops reading its sockets. Default 64 MiB. */
+    public long inboxCapacityBytes() {
+        return inboxCapacityBytes;
+    }
+
+    /** Time allowed to connect to a destination and get its answer to our hello. Default 5 s. */
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    /** Time a new inbound connection has to complete its hello. Default 5 s. */
+    public Duration helloTimeout() {
+        return helloTimeout;
+    }
+
+    /** Number of event loop threads of the transport. Default 1. */
+    public int ioThreads() {
+        return ioThreads;
+    }
+
+    /** Where failures of frames sent without a future are reported. Default: a logged warning. */
+    public UndeliverableHandler undeliverableHandler() {
+        return undeliverableHandler;
+    }
+
+    @Override
+    public String toString() {
+        return "TransportConfig{socketDirectory=" + socketDirectory + ", fileName=" + fileName
+                + ", fileNamePrefix=" + fileNamePrefix + ", ioMode=" + ioMode + ", maxFrameLength=" + maxFrameLength
+                + ", writeBufferWaterMark=" + writeBufferLowWaterMark + ".." + writeBufferHighWaterMark
+                + ", inboxCapacityFrames=" + inboxCapacityFrames + ", inboxCapacityBytes=" + inboxCapacityBytes
+                + ", connectTimeout=" + connectTimeout + ", helloTimeout=" + helloTimeout
+                + ", ioThreads=" + ioThreads + '}';
+    }
+
+    /** Fluent builder of {@link TransportConfig}; not thread-safe. */
+    public static final class Builder {
+        private Path socketDirectory;
+        private String fileName;
+        private String fileNamePrefix = DEFAULT_FILE_NAME_PREFIX;
+        private IoMode ioMode = IoMode.AUTO;
+        private int maxFrameLength = DEFAULT_MAX_FRAME_LENGTH;
+        private int writeBufferLowWaterMark = DEFAULT_WRITE_BUFFER_LOW_WATER_MARK;
+        private int writeBufferHighWaterMark = DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK;
+        private int inboxCapacityFrames = DEFAULT_INBOX_CAPACITY_FRAMES;
+        private long inboxCapacityBytes = DEFAULT_INBOX_CAPACITY_BYTES;
+        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+        private Duration helloTimeout = DEFAULT_HELLO_TIMEOUT;
+        private int ioThreads = DEFAULT_IO_THREADS;
+        private UndeliverableHandler undeliverableHandler = DEFAULT_UNDELIVERABLE_HANDLER;
+
+        private Builder() {
+        }
+
+        /** Sets the socket directory; {@code null} restores the default. */
+        public Builder socketDirectory(Path socketDirectory) {
+            this.socketDirectory = socketDirectory;
+            return this;
+        }
+
+        /** Sets an exact socket file name (no directory part); {@code null} for a generated one. */
+        public Builder fileName(String fileName) {
+            this.fileName = fileName;
+            return this;
+        }
+
+        /** Sets the prefix of generated socket file names. */
+        public Builder fileNamePrefix(String fileNamePrefix) {
+            this.fileNamePrefix = fileNamePrefix;
+            return this;
+        }
+
+        /** Sets the I/O mode. */
+        public Builder ioMode(IoMode ioMode) {
+            this.ioMode = ioMode;
+            return this;
+        }
+
+        /** Sets the maximum payload length in bytes, 0 to {@value TransportConfig#MAX_FRAME_LENGTH_LIMIT}. */
+        public Builder maxFrameLength(int maxFrameLength) {
+            this.maxFrameLength = maxFrameLength;
+            return this;
+        }
+
+        /** Sets the low and high write-buffer watermarks in bytes; 0 &lt; low &lt;= high. */
+        public Builder writeBufferWaterMark(int low, int high) {
+            this.writeBufferLowWaterMark = low;
+            this.writeBufferHighWaterMark = high;
+            return this;
+        }
+
+        /** Sets the inbox capacity in frames (at least 1) and in payload bytes (at least 1). */
+        public Builder inboxCapacity(int frames, long bytes) {
+            this.inboxCapacityFrames = frames;
+            this.inboxCapacityBytes = bytes;
+            return this;
+        }
+
+        /** Sets the time allowed to connect and get the hello answer; positive. */
+        public Builder connectTimeout(Duration connectTimeout) {
+            this.connectTimeout = connectTimeout;
+            return this;
+        }
+
+        /** Sets the time an inbound connection has to send its hello; positive. */
+        public Builder helloTimeout(Duration helloTimeout) {
+            this.helloTimeout = helloTimeout;
+            return this;
+        }
+
+        /** Sets the number of event loop threads, 1 to 64. */
+        public Builder ioThreads(int ioThreads) {
+            this.ioThreads = ioThreads;
+            return this;
+        }
+
+        /** Sets the handler told about frames sent without a future that could not be delivered. */
+        public Builder undeliverableHandler(UndeliverableHandler undeliverableHandler) {
+            this.undeliverableHandler = undeliverableHandler;
+            return this;
+        }
+
+        /**
+         * Checks every value and returns the configuration.
+         *
+         * @throws IllegalArgumentException naming the first invalid option and its value
+         * @throws NullPointerException naming a required option that is null
+         */
+        public TransportConfig build() {
+            Objects.requireNonNull(ioMode, "ioMode");
+            Objects.requireNonNull(fileNamePrefix, "fileNamePrefix");
+            Objects.requireNonNull(connectTimeout, "connectTimeout");
+            Objects.requireNonNull(helloTimeout, "helloTimeout");
+            Objects.requireNonNull(undeliverableHandler, "undeliverableHandler");
+            if (fileName != null && (fileName.isEmpty() || fileName.contains("/") || fileName.equals(".") || fileName.equals(".."))) {
+                throw new IllegalArgumentException("fileName must be a plain file name without '/', was: '" + fileName + "'");
+            }
+            if (fileNamePrefix.contains("/")) {
+                throw new IllegalArgumentException("fileNamePrefix must not contain '/', was: '" + fileNamePrefix + "'");
+            }
+            if (maxFrameLength < 0 || maxFrameLength > MAX_FRAME_LENGTH_LIMIT) {
+                throw new IllegalArgumentException("maxFrameLength must be between 0 and " + MAX_FRAME_LENGTH_LIMIT
+                        + ", was: " + maxFrameLength);
+            }
+            if (writeBufferLowWaterMark <= 0 || writeBufferLowWaterMark > writeBufferHighWaterMark) {
+                throw new IllegalArgumentException("writeBufferWaterMark must satisfy 0 < low <= high, was: low="
+                        + writeBufferLowWaterMark + ", high=" + writeBufferHighWaterMark);
+            }
+            if (inboxCapacityFrames < 1) {
+                throw new IllegalArgumentException("inboxCapacity frames must be at least 1, was: " + inboxCapacityFrames);
+            }
+            if (inboxCapacityBytes < 1) {
+                throw new IllegalArgumentException("inboxCapacity bytes must be at least 1, was: " + inboxCapacityBytes);
+            }
+            requirePositive("connectTimeout", connectTimeout);
+            requirePositive("helloTimeout", helloTimeout);
+            if (ioThreads < 1 || ioThreads > 64) {
+                throw new IllegalArgumentException("ioThreads must be between 1 and 64, was: " + ioThreads);
+            }
+            return new TransportConfig(this);
+        }
+
+        private static void requirePositive(String name, Duration value) {
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive, was: " + value);
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package org.stagecrew.transport.netty;
+
+import java.net.ConnectException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.AddressInUseException;
+import org.stagecrew.transport.ConnectionRefusedException;
+import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.TransportTimeoutException;
+
+/**
+ * Turns the exceptions of Netty and the JDK (errno texts that differ between epoll and NIO) into
+ * the transport's typed exceptions, in one place.
+ */
+final class Failures {
+    private Failures() {
+    }
+
+    static TransportException connectFailed(Address destination, Throwable cause) {
+        if (cause instanceof TransportException) {
+            return (TransportException) cause;
+        }
+        if (!Files.exists(destination.toPath(), LinkOption.NOFOLLOW_LINKS)) {
+            return new org.stagecrew.transport.UnknownAddressException("send to " + destination
+                    + " failed: no socket file exists at that path; the destination has not started, has closed,"
+                    + " or the address is wrong", cause);
+        }
+        if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+            return new TransportTimeoutException("connect to " + destination + " failed: " + cause.getMessage(), cause);
+        }
+        if (cause instanceof ConnectException || mentions(cause, "refused")) {
+            return new ConnectionRefusedException("send to " + destination + " failed: connection refused; the socket"
+                    + " file exists but nothing listens on it (a stale file of a process that died?)", cause);
+        }
+        return new TransportException("send to " + destination + " failed: could not connect: " + cause, cause);
+    }
+
+    static TransportException bindFailed(Address address, Throwable cause) {
+        if (cause instanceof TransportException) {
+            return (TransportException) cause;
+        }
+        if (mentions(cause, "in use")) {
+            return new AddressInUseException("bind failed for " + address
+                    + ": the socket file is held by a live listener; stop that process or choose another name", cause);
+        }
+        return new TransportException("bind failed for " + address + ": " + cause, cause);
+    }
+
+    private static boolean mentions(Throwable cause, String text) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            String message = t.getMessage();
+            if (message != null && message.toLowerCase(java.util.Locale.ROOT).contains(text)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,157 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.stagecrew.transport.Address;
+
+/**
+ * Splits an accepted connection's byte stream into frames and hands them to the {@link Inbox} in
+ * batches: every whole frame of one read goes out as one retained slice of the read buffer, with
+ * no copy. Only a frame cut by the end of a read is copied, into a buffer sized for that frame.
+ *
+ * <p>A length above {@code maxFrameLength} is a protocol error: the frames before it are
+ * delivered, a {@link Protocol#PROTOCOL_ERROR} notice with the reason is sent, and this connection
+ * alone is closed. Confined to the channel's event loop.
+ */
+final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(FrameBatchDecoder.class);
+    private static final int HEADER = Protocol.LENGTH_FIELD_LENGTH;
+
+    private final Address receiver;
+    private final Address sender;
+    private final Inbox inbox;
+    private final int maxFrameLength;
+    /** The bytes of one frame that a read cut short, or null. */
+    private ByteBuf partial;
+    private boolean failed;
+
+    FrameBatchDecoder(Address receiver, Address sender, Inbox inbox, int maxFrameLength) {
+        this.receiver = receiver;
+        this.sender = sender;
+        this.inbox = inbox;
+        this.maxFrameLength = maxFrameLength;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf in = (ByteBuf) msg;
+        try {
+            if (failed) {
+                return;
+            }
+            if (partial != null && !completePartial(ctx, in)) {
+                return;
+            }
+            if (in.isReadable()) {
+                decodeWholeFrames(ctx, in);
+            }
+        } finally {
+            in.release();
+        }
+    }
+
+    /** Moves bytes from {@code in} into the partial frame; returns true once it was delivered. */
+    private boolean completePartial(ChannelHandlerContext ctx, ByteBuf in) {
+        if (partial.readableBytes() < HEADER) {
+            partial.writeBytes(in, Math.min(HEADER - partial.readableBytes(), in.readableBytes()));
+            if (partial.readableBytes() < HEADER) {
+                return false;
+            }
+            long length = partial.getUnsignedInt(partial.readerIndex());
+            if (length > maxFrameLength) {
+                protocolError(ctx, length);
+                return false;
+            }
+            if (partial.capacity() < HEADER + length) {
+                ByteBuf larger = ctx.alloc().directBuffer(HEADER + (int) length);
+                larger.writeBytes(partial);
+                partial.release();
+                partial = larger;
+            }
+        }
+        int frameLength = HEADER + (int) partial.getUnsignedInt(partial.readerIndex());
+        partial.writeBytes(in, Math.min(frameLength - partial.readableBytes(), in.readableBytes()));
+        if (partial.readableBytes() < frameLength) {
+            return false;
+        }
+        ByteBuf complete = partial;
+        partial = null;
+        inbox.add(ctx.channel(), new InboundBatch(sender, complete, 1));
+        return true;
+    }
+
+    private void decodeWholeFrames(ChannelHandlerContext ctx, ByteBuf in) {
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        int position = start;
+        int frames = 0;
+        long badLength = -1;
+        while (end - position >= HEADER) {
+            long length = in.getUnsignedInt(position);
+            if (length > maxFrameLength) {
+                badLength = length;
+                break;
+            }
+            if (end - position - HEADER < length) {
+                break;
+            }
+            position += HEADER + (int) length;
+            frames++;
+        }
+        if (frames > 0) {
+            inbox.add(ctx.channel(), new InboundBatch(sender, in.retainedSlice(start, position - start), frames));
+        }
+        in.readerIndex(position);
+        if (badLength >= 0) {
+            protocolError(ctx, badLength);
+            return;
+        }
+        int rest = end - position;
+        if (rest > 0) {
+            int capacity = rest >= HEADER ? HEADER + (int) in.getUnsignedInt(position) : HEADER;
+            partial = ctx.alloc().directBuffer(capacity);
+            partial.writeBytes(in, rest);
+        }
+    }
+
+    private void protocolError(ChannelHandlerContext ctx, long length) {
+        failed = true;
+        releasePartial();
+        String reason = "frame length " + length + " exceeds maxFrameLength " + maxFrameLength + " of " + receiver;
+        LOG.warn("closing connection from {} to {}: {}", sender, receiver, reason);
+        ctx.writeAndFlush(Protocol.encodeNotice(ctx.alloc(), Protocol.PROTOCOL_ERROR, reason))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (partial != null) {
+            LOG.warn("connection from {} to {} closed inside a frame: {} bytes of it had arrived and are dropped",
+                    sender, receiver, partial.readableBytes());
+            releasePartial();
+        }
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releasePartial();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.warn("closing connection from {} to {} after an error: {}", sender, receiver, cause.toString());
+        ctx.close();
+    }
+
+    private void releasePartial() {
+        if (partial != null) {
+            partial.release();
+            partial = null;
+        }
+    }
+}

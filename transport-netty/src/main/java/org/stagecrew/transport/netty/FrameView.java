@@ -1,0 +1,66 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Frame;
+
+/**
+ * The reused flyweight {@link Frame} that a consumer hands to handlers: one read-only view of the
+ * batch buffer per batch, re-pointed at each frame by moving its indices. Nothing is allocated per
+ * frame. Confined to the consuming thread.
+ */
+final class FrameView implements Frame {
+    private Address sender;
+    private ByteBuf batchView;
+
+    /** Points the view at a new batch; one read-only wrapper per batch. */
+    void batch(InboundBatch batch) {
+        this.sender = batch.sender;
+        this.batchView = batch.buffer.asReadOnly();
+    }
+
+    /** Points the view at the payload at {@code [index, index + length)} of the current batch. */
+    void frame(int index, int length) {
+        batchView.setIndex(index, index + length);
+    }
+
+    void clear() {
+        sender = null;
+        batchView = null;
+    }
+
+    @Override
+    public Address sender() {
+        return sender;
+    }
+
+    @Override
+    public ByteBuf payload() {
+        return batchView;
+    }
+
+    @Override
+    public boolean isOwned() {
+        return false;
+    }
+
+    @Override
+    public Frame retain() {
+        return new OwnedFrame(sender, batchView.retainedSlice());
+    }
+
+    @Override
+    public Frame copy() {
+        return new OwnedFrame(sender, batchView.copy());
+    }
+
+    @Override
+    public void close() {
+        // A view owns nothing; the consumer releases the batch once every frame in it is handled.
+    }
+
+    @Override
+    public String toString() {
+        return "Frame{sender=" + sender + ", length=" + (batchView == null ? 0 : batchView.readableBytes()) + ", view}";
+    }
+}

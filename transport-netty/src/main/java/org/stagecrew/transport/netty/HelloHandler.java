@@ -1,0 +1,113 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.stagecrew.transport.Address;
+
+/**
+ * The listening side of the hello exchange: reads the connector's hello, answers with a notice, and
+ * on acceptance replaces itself with a {@link FrameBatchDecoder} for the sender's address (bytes
+ * that arrived behind the hello pass on to it). A hello that is malformed, of another version, or
+ * not complete within the hello timeout gets a rejecting notice and the connection is closed.
+ * Confined to the channel's event loop.
+ */
+final class HelloHandler extends ByteToMessageDecoder {
+    private static final Logger LOG = LoggerFactory.getLogger(HelloHandler.class);
+
+    private final Address receiver;
+    private final Inbox inbox;
+    private final int maxFrameLength;
+    private final long helloTimeoutNanos;
+    private ScheduledFuture<?> timeout;
+    private boolean done;
+
+    HelloHandler(Address receiver, Inbox inbox, int maxFrameLength, long helloTimeoutNanos) {
+        this.receiver = receiver;
+        this.inbox = inbox;
+        this.maxFrameLength = maxFrameLength;
+        this.helloTimeoutNanos = helloTimeoutNanos;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        timeout = ctx.executor().schedule(() -> {
+            if (!done) {
+                reject(ctx, Protocol.MALFORMED_HELLO, "no complete hello within "
+                        + TimeUnit.NANOSECONDS.toMillis(helloTimeoutNanos) + " ms");
+            }
+        }, helloTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        timeout.cancel(false);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (done) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        int start = in.readerIndex();
+        if (in.readableBytes() >= 4 && in.getInt(start) != Protocol.MAGIC) {
+            reject(ctx, Protocol.MALFORMED_HELLO, String.format("bad magic 0x%08x, expected 0x%08x (\"SCRW\")",
+                    in.getInt(start), Protocol.MAGIC));
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        if (in.readableBytes() < Protocol.HELLO_HEADER_LENGTH) {
+            return;
+        }
+        int version = in.getUnsignedByte(start + 4);
+        if (version != Protocol.VERSION) {
+            reject(ctx, Protocol.UNSUPPORTED_VERSION, "protocol version " + version + " is not supported; this endpoint speaks "
+                    + Protocol.VERSION);
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        int addressLength = in.getUnsignedShort(start + Protocol.HELLO_ADDRESS_LENGTH_OFFSET);
+        if (addressLength == 0 || addressLength > Protocol.MAX_HELLO_ADDRESS_LENGTH) {
+            reject(ctx, Protocol.MALFORMED_HELLO, "hello address length " + addressLength + " is outside 1.."
+                    + Protocol.MAX_HELLO_ADDRESS_LENGTH);
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        if (in.readableBytes() < Protocol.HELLO_HEADER_LENGTH + addressLength) {
+            return;
+        }
+        String path = in.toString(start + Protocol.HELLO_HEADER_LENGTH, addressLength, StandardCharsets.UTF_8);
+        in.skipBytes(Protocol.HELLO_HEADER_LENGTH + addressLength);
+        Address sender;
+        try {
+            sender = Address.of(path);
+        } catch (IllegalArgumentException e) {
+            reject(ctx, Protocol.MALFORMED_HELLO, "invalid sender address: " + e.getMessage());
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        done = true;
+        ctx.writeAndFlush(Protocol.encodeNotice(ctx.alloc(), Protocol.ACCEPTED, ""), ctx.voidPromise());
+        ctx.pipeline().replace(this, "frames", new FrameBatchDecoder(receiver, sender, inbox, maxFrameLength));
+    }
+
+    private void reject(ChannelHandlerContext ctx, int code, String reason) {
+        done = true;
+        LOG.warn("rejected connection to {} ({}): {}", receiver, Protocol.codeName(code), reason);
+        ctx.writeAndFlush(Protocol.encodeNotice(ctx.alloc(), code, reason)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.warn("closing connection to {} during hello after an error: {}", receiver, cause.toString());
+        ctx.close();
+    }
+}

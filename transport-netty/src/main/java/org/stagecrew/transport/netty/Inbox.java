@@ -1,0 +1,148 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.channel.Channel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.TransportClosedException;
+
+/**
+ * The bounded hand-off from event loops to consumers. Event loops add whole {@link InboundBatch}es;
+ * consumers take them one at a time. A batch is never refused (its bytes are already read): when
+ * the frames or bytes held reach capacity, the channel that delivered it stops reading
+ * ({@code autoRead} off) until consumers bring both below half the capacity. So the inbox holds at
+ * most its capacity plus one read per connection.
+ *
+ * <p>Thread-safe. Locking is per batch, never per frame.
+ */
+final class Inbox {
+    private final Address owner;
+    private final int capacityFrames;
+    private final long capacityBytes;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition notEmpty = lock.newCondition();
+    private final ArrayDeque<InboundBatch> batches = new ArrayDeque<>();
+    private final List<Channel> paused = new ArrayList<>();
+    private long frames;
+    private long bytes;
+    private boolean closed;
+
+    Inbox(Address owner, int capacityFrames, long capacityBytes) {
+        this.owner = owner;
+        this.capacityFrames = capacityFrames;
+        this.capacityBytes = capacityBytes;
+    }
+
+    /** Adds a batch read from {@code channel}; called on that channel's event loop. */
+    void add(Channel channel, InboundBatch batch) {
+        lock.lock();
+        try {
+            if (closed) {
+                batch.buffer.release();
+                return;
+            }
+            batches.addLast(batch);
+            frames += batch.frames;
+            bytes += batch.bytes;
+            if ((frames >= capacityFrames || bytes >= capacityBytes) && channel.config().isAutoRead()) {
+                // Under the lock, so that a consumer's resume can never overtake this pause.
+                channel.config().setAutoRead(false);
+                paused.add(channel);
+            }
+            notEmpty.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes the next batch without waiting, or returns null. */
+    InboundBatch poll() {
+        lock.lock();
+        try {
+            ensureOpen();
+            return batches.pollFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes the next batch, waiting up to {@code nanos}; null on timeout. */
+    InboundBatch take(long nanos) {
+        lock.lock();
+        try {
+            ensureOpen();
+            while (batches.isEmpty()) {
+                if (nanos <= 0) {
+                    return null;
+                }
+                nanos = notEmpty.awaitNanos(nanos);
+                ensureOpen();
+            }
+            return batches.pollFirst();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TransportClosedException("receive on " + owner + " was interrupted", e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Releases a fully consumed batch and resumes paused channels when below the low mark. */
+    void consumed(InboundBatch batch) {
+        batch.buffer.release();
+        List<Channel> resume = null;
+        lock.lock();
+        try {
+            frames -= batch.frames;
+            bytes -= batch.bytes;
+            if (!paused.isEmpty() && frames <= capacityFrames / 2 && bytes <= capacityBytes / 2) {
+                resume = new ArrayList<>(paused);
+                paused.clear();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (resume != null) {
+            for (Channel channel : resume) {
+                channel.config().setAutoRead(true);
+            }
+        }
+    }
+
+    /** Frames held, including those of a batch a consumer is still walking. */
+    long frames() {
+        lock.lock();
+        try {
+            return frames;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Releases every batch still held and wakes waiting consumers; idempotent. */
+    void close() {
+        lock.lock();
+        try {
+            closed = true;
+            InboundBatch batch;
+            while ((batch = batches.pollFirst()) != null) {
+                frames -= batch.frames;
+                bytes -= batch.bytes;
+                batch.buffer.release();
+            }
+            paused.clear();
+            notEmpty.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new TransportClosedException("transport " + owner + " is closed");
+        }
+    }
+}

@@ -1,0 +1,329 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.BackPressureException;
+import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.FrameHandler;
+import org.stagecrew.transport.FrameTooLargeException;
+import org.stagecrew.transport.OfferResult;
+import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportClosedException;
+import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.TransportTimeoutException;
+
+/**
+ * The Netty {@link Transport}: one event loop group, a listening channel on the socket file, a
+ * cache of {@link OutboundConnection}s and an {@link Inbox} that consumers drain through
+ * {@link FrameConsumer}.
+ */
+final class NettyTransport implements Transport {
+    private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
+    private static final int SOCKET_BUFFER_SIZE = 1024 * 1024;
+    private static final long CLOSE_TIMEOUT_MILLIS = 5_000;
+
+    private final TransportConfig config;
+    private final IoBackend backend;
+    private final Address address;
+    private final Path socketFile;
+    private final EventLoopGroup group;
+    private final Bootstrap clientTemplate;
+    private final ConcurrentHashMap<Address, OutboundConnection> connections = new ConcurrentHashMap<>();
+    private final Inbox inbox;
+    private final FrameConsumer consumer;
+    private final TransportClosedException closedCause;
+    private volatile boolean open = true;
+    private Channel serverChannel;
+
+    private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group) {
+        this.config = config;
+        this.backend = backend;
+        this.address = address;
+        this.socketFile = address.toPath();
+        this.group = group;
+        this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes());
+        this.consumer = new FrameConsumer(this, inbox);
+        this.closedCause = new TransportClosedException("transport " + address + " is closed");
+        WriteBufferWaterMark waterMark =
+                new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark());
+        this.clientTemplate = new Bootstrap()
+                .channel(backend.channelType())
+                .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
+                .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_SIZE)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()));
+    }
+
+    /** Binds the socket file and starts serving; on any failure, everything created is released. */
+    static NettyTransport open(TransportConfig config) {
+        Objects.requireNonNull(config, "config");
+        IoBackend backend = IoBackend.forMode(config.ioMode());
+        Path directory = config.socketDirectory().toAbsolutePath().normalize();
+        String name = config.fileName() != null ? config.fileName() : SocketFiles.uniqueName(config.fileNamePrefix());
+        Address address = Address.of(directory.resolve(name)); // checks sun_path before touching the disk
+        SocketFiles.prepareDirectory(directory);
+        SocketFiles.clearStale(address.toPath());
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(config.ioThreads(),
+                new DefaultThreadFactory("stagecrew-io-" + name, true), backend.newIoHandlerFactory());
+        NettyTransport transport = new NettyTransport(config, backend, address, group);
+        try {
+            transport.bind();
+        } catch (RuntimeException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+            throw e;
+        }
+        LOG.debug("opened transport {} ({})", address, backend.mode());
+        return transport;
+    }
+
+    private void bind() {
+        ServerBootstrap server = new ServerBootstrap()
+                .group(group)
+                .channel(backend.serverChannelType())
+                .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_SIZE)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 256 * 1024))
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("hello", new HelloHandler(address, inbox, config.maxFrameLength(),
+                                config.helloTimeout().toNanos()));
+                    }
+                });
+        ChannelFuture bound = server.bind(backend.socketAddress(address));
+        if (!bound.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
+            bound.channel().close();
+            throw new TransportTimeoutException("bind failed for " + address + ": no answer within " + CLOSE_TIMEOUT_MILLIS + " ms");
+        }
+        if (!bound.isSuccess()) {
+            throw Failures.bindFailed(address, bound.cause());
+        }
+        serverChannel = bound.channel();
+        SocketFiles.restrictPermissions(socketFile);
+        SocketFiles.unlinkOnExit(socketFile);
+    }
+
+    @Override
+    public Address address() {
+        return address;
+    }
+
+    @Override
+    public TransportConfig config() {
+        return config;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return open;
+    }
+
+    @Override
+    public CompletableFuture<Void> send(Address destination, ByteBuf payload) {
+        Objects.requireNonNull(destination, "destination");
+        Objects.requireNonNull(payload, "payload");
+        TransportException refused = refusal(destination, payload);
+        OutboundConnection connection = refused == null ? connectionFor(destination) : null;
+        if (connection != null && connection.isBackPressured()) {
+            refused = new BackPressureException("send to " + destination + " failed: " + connection.queuedBytes()
+                    + " bytes are queued, above writeBufferHighWaterMark " + config.writeBufferHighWaterMark()
+                    + "; wait for earlier futures or use the blocking send");
+        }
+        if (refused != null) {
+            payload.release();
+            return CompletableFuture.failedFuture(refused);
+        }
+        CompletableFuture<Void> future = new CompletableFuture<>();
+        connection.enqueue(new OutboundConnection.PendingSend(payload, future), payload.readableBytes());
+        return future;
+    }
+
+    @Override
+    public void send(Address destination, ByteBuf payload, Duration timeout) {
+        Objects.requireNonNull(destination, "destination");
+        Objects.requireNonNull(payload, "payload");
+        Objects.requireNonNull(timeout, "timeout");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            TransportException refused = refusal(destination, payload);
+            if (refused != null) {
+                payload.release();
+                throw refused;
+            }
+            OutboundConnection connection = connectionFor(destination);
+            if (!connection.isBackPressured()) {
+                connection.enqueue(payload, payload.readableBytes());
+                return;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                payload.release();
+                throw new TransportTimeoutException("send to " + destination + " timed out after " + timeout.toMillis()
+                        + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
+                        + config.writeBufferHighWaterMark() + "; the receiver is not keeping up");
+            }
+            connection.awaitRoom(left);
+        }
+    }
+
+    @Override
+    public OfferResult offer(Address destination, ByteBuf payload) {
+        Objects.requireNonNull(destination, "destination");
+        Objects.requireNonNull(payload, "payload");
+        if (!open) {
+            return OfferResult.CLOSED;
+        }
+        TransportException refused = refusal(destination, payload);
+        if (refused != null) {
+            payload.release();
+            throw refused;
+        }
+        OutboundConnection connection = connectionFor(destination);
+        if (connection.isBackPressured()) {
+            return OfferResult.BACK_PRESSURED;
+        }
+        connection.enqueue(payload, payload.readableBytes());
+        return OfferResult.ACCEPTED;
+    }
+
+    /** Why a frame cannot be sent at all, or null. */
+    private TransportException refusal(Address destination, ByteBuf payload) {
+        if (!open) {
+            return new TransportClosedException("send to " + destination + " failed: transport " + address + " is closed");
+        }
+        if (payload.readableBytes() > config.maxFrameLength()) {
+            return new FrameTooLargeException(destination, payload.readableBytes(), config.maxFrameLength());
+        }
+        return null;
+    }
+
+    private OutboundConnection connectionFor(Address destination) {
+        OutboundConnection connection = connections.get(destination);
+        if (connection == null) {
+            OutboundConnection fresh = new OutboundConnection(this, destination, group.next());
+            connection = connections.putIfAbsent(destination, fresh);
+            if (connection == null) {
+                connection = fresh;
+                fresh.connect();
+            }
+        }
+        return connection;
+    }
+
+    @Override
+    public Frame receive(Duration timeout) {
+        return consumer.receive(Objects.requireNonNull(timeout, "timeout"));
+    }
+
+    @Override
+    public int poll(FrameHandler handler, int limit) {
+        return consumer.poll(Objects.requireNonNull(handler, "handler"), limit, null);
+    }
+
+    @Override
+    public int poll(FrameHandler handler, int limit, Duration timeout) {
+        return consumer.poll(Objects.requireNonNull(handler, "handler"), limit, Objects.requireNonNull(timeout, "timeout"));
+    }
+
+    @Override
+    public void close() {
+        if (!open) {
+            return;
+        }
+        synchronized (this) {
+            if (!open) {
+                return;
+            }
+            open = false;
+        }
+        if (serverChannel != null) {
+            serverChannel.close().awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+        }
+        SocketFiles.unlink(socketFile);
+        for (OutboundConnection connection : connections.values()) {
+            sweepAfterClose(connection);
+        }
+        inbox.close();
+        consumer.releaseAfterClose();
+        if (!group.shutdownGracefully(0, CLOSE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+                .awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
+            LOG.warn("event loop of {} did not stop within {} ms", address, CLOSE_TIMEOUT_MILLIS);
+        }
+        for (OutboundConnection connection : connections.values()) {
+            sweepAfterClose(connection);
+        }
+        connections.clear();
+        LOG.debug("closed transport {}", address);
+    }
+
+    // ---- package-private hooks for the connection and pipeline classes ----
+
+    ChannelFuture connect(Address destination, EventLoop loop, OutboundConnection connection) {
+        return clientTemplate.clone(loop)
+                .handler(new NoticeDecoder(connection, address))
+                .connect(backend.socketAddress(destination));
+    }
+
+    void forget(OutboundConnection connection) {
+        connections.remove(connection.destination(), connection);
+    }
+
+    void undeliverable(Address destination, int frames, TransportException cause) {
+        try {
+            config.undeliverableHandler().onUndeliverable(destination, frames, cause);
+        } catch (RuntimeException e) {
+            LOG.warn("undeliverable-frame handler of {} threw while reporting {} frame(s) to {}", address, frames, destination, e);
+        }
+    }
+
+    /**
+     * Fails what a connection still queues once the transport is closed: on its event loop while
+     * that runs, otherwise after the loop has terminated, so that the queue never has two consumers.
+     */
+    void sweepAfterClose(OutboundConnection connection) {
+        TransportClosedException cause = new TransportClosedException("send to " + connection.destination()
+                + " failed: transport " + address + " is closed", closedCause);
+        try {
+            connection.loop().execute(() -> connection.onFailure(cause));
+        } catch (RejectedExecutionException e) {
+            group.terminationFuture().addListener(f -> {
+                synchronized (connection) {
+                    connection.failQueued(cause);
+                }
+            });
+        }
+    }
+
+    TransportClosedException closedCause() {
+        return closedCause;
+    }
+
+    @Override
+    public String toString() {
+        return "Transport{" + address + ", " + backend.mode() + (open ? "" : ", closed") + '}';
+    }
+}

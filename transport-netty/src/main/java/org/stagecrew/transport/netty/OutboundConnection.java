@@ -1,0 +1,423 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoop;
+import io.netty.util.internal.PlatformDependent;
+import java.util.ArrayList;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.PeerRejectedException;
+import org.stagecrew.transport.TransportClosedException;
+import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.TransportTimeoutException;
+
+/**
+ * The cached connection to one destination, and its write queue.
+ *
+ * <p>Any thread appends frames to a lock-free MPSC queue ({@link #enqueue}); the first append after
+ * the queue went idle schedules this object, as one task, on the connection's event loop. That task
+ * ({@link #run}) drains everything queued: small frames are copied back to back into one pooled
+ * chunk of up to {@value #CHUNK_SIZE} bytes, frames of {@value #ZERO_COPY_THRESHOLD} bytes or more
+ * are written from the caller's buffer, and one flush carries the lot. So a burst of sends costs one
+ * task, a few writes and one flush, whatever the number of frames.
+ *
+ * <p>Memory is bounded by the watermarks: the bytes queued here are counted; above the high mark
+ * {@link #isBackPressured()} turns true and stays true until the drain brings them below the low
+ * mark. The drain stops while the channel itself is above its (equal) watermark and resumes when it
+ * becomes writable again, so a destination that does not read holds at most about twice the high
+ * watermark plus one chunk.
+ *
+ * <p>The connection is made lazily, on the first frame. Frames wait in the queue until the listener
+ * accepts our hello. Any failure (connect, rejection, timeout, close) fails every queued frame with
+ * the typed cause and removes this object from the transport's cache, so the next send connects
+ * afresh.
+ */
+final class OutboundConnection implements Runnable {
+    static final int CHUNK_SIZE = 256 * 1024;
+    static final int MIN_CHUNK_SIZE = 4 * 1024;
+    static final int ZERO_COPY_THRESHOLD = 32 * 1024;
+    private static final int HEADER = Protocol.LENGTH_FIELD_LENGTH;
+
+    private static final AtomicLongFieldUpdater<OutboundConnection> QUEUED_BYTES =
+            AtomicLongFieldUpdater.newUpdater(OutboundConnection.class, "queuedBytes");
+    private static final AtomicIntegerFieldUpdater<OutboundConnection> SCHEDULED =
+            AtomicIntegerFieldUpdater.newUpdater(OutboundConnection.class, "scheduled");
+
+    private final NettyTransport transport;
+    private final Address destination;
+    private final EventLoop loop;
+    private final int lowWaterMark;
+    private final int highWaterMark;
+    private final Queue<Object> queue = PlatformDependent.newMpscQueue();
+
+    private volatile long queuedBytes;
+    /** 1 while a drain task is pending, or parked waiting for the hello answer or for writability. */
+    private volatile int scheduled;
+    private volatile boolean backPressured;
+    private volatile int waiters;
+    private volatile TransportException failure;
+
+    // Event loop only.
+    private Channel channel;
+    private boolean accepted;
+    private boolean draining;
+    private ScheduledFuture<?> connectTimeout;
+
+    OutboundConnection(NettyTransport transport, Address destination, EventLoop loop) {
+        this.transport = transport;
+        this.destination = destination;
+        this.loop = loop;
+        this.lowWaterMark = transport.config().writeBufferLowWaterMark();
+        this.highWaterMark = transport.config().writeBufferHighWaterMark();
+    }
+
+    Address destination() {
+        return destination;
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    /** Starts connecting; called once, by the thread that created and cached this connection. */
+    void connect() {
+        try {
+            loop.execute(() -> {
+                long timeoutMillis = transport.config().connectTimeout().toMillis();
+                connectTimeout = loop.schedule(() -> onFailure(new TransportTimeoutException("connect to " + destination
+                        + " timed out after " + timeoutMillis + " ms without an answer to our hello")),
+                        timeoutMillis, TimeUnit.MILLISECONDS);
+                transport.connect(destination, loop, this).addListener((ChannelFutureListener) this::onConnected);
+            });
+        } catch (RejectedExecutionException e) {
+            transport.sweepAfterClose(this);
+        }
+    }
+
+    private void onConnected(ChannelFuture future) {
+        if (!future.isSuccess()) {
+            onFailure(Failures.connectFailed(destination, future.cause()));
+            return;
+        }
+        channel = future.channel();
+        if (failure != null) {
+            channel.close();
+        }
+    }
+
+    /** A notice from the listener: the answer to our hello, or its last word before closing. */
+    void onNotice(int code, String reason) {
+        if (code == Protocol.ACCEPTED && !accepted && failure == null) {
+            accepted = true;
+            connectTimeout.cancel(false);
+            run();
+        } else {
+            onFailure(new PeerRejectedException(destination, code, Protocol.codeName(code) + ": " + reason));
+        }
+    }
+
+    /** Called by the pipeline when the channel's writability changes. */
+    void onWritabilityChanged() {
+        if (accepted && !draining && channel.isWritable()) {
+            run();
+        }
+    }
+
+    /** Fails the connection and everything queued on it; the first cause wins. Event loop only. */
+    void onFailure(TransportException cause) {
+        if (failure != null) {
+            return;
+        }
+        failure = cause;
+        accepted = false;
+        if (connectTimeout != null) {
+            connectTimeout.cancel(false);
+        }
+        transport.forget(this);
+        if (channel != null) {
+            channel.close();
+        }
+        failQueued(cause);
+        scheduled = 0;
+        // A sender that saw scheduled == 1 before the reset appended before it: fail that frame too.
+        failQueued(cause);
+        wakeWaiters();
+    }
+
+    /** Whether the queue is above the high watermark; senders wait, offers are refused. */
+    boolean isBackPressured() {
+        return backPressured;
+    }
+
+    /** The failure that ended this connection, or null while it is usable. */
+    TransportException failure() {
+        return failure;
+    }
+
+    /**
+     * Appends a frame: a {@link ByteBuf} (failures go to the undeliverable handler) or a {@link
+     * PendingSend} (failures complete its future). Any thread.
+     */
+    void enqueue(Object message, int payloadLength) {
+        if (QUEUED_BYTES.addAndGet(this, HEADER + (long) payloadLength) > highWaterMark && !backPressured) {
+            backPressured = true;
+        }
+        queue.offer(message);
+        if (scheduled == 0 && SCHEDULED.compareAndSet(this, 0, 1)) {
+            try {
+                loop.execute(this);
+            } catch (RejectedExecutionException e) {
+                transport.sweepAfterClose(this);
+                return;
+            }
+        }
+        if (!transport.isOpen()) {
+            transport.sweepAfterClose(this);
+        }
+    }
+
+    /**
+     * Waits up to {@code nanos} until the queue falls below the low watermark or the connection
+     * fails. Any thread except the event loop.
+     */
+    void awaitRoom(long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        synchronized (this) {
+            waiters++;
+            try {
+                while (backPressured && failure == null && transport.isOpen()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return;
+                    }
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new TransportException("send to " + destination + " was interrupted while waiting for room", e);
+            } finally {
+                waiters--;
+            }
+        }
+    }
+
+    long queuedBytes() {
+        return queuedBytes;
+    }
+
+    /** The drain task. Event loop only. */
+    @Override
+    public void run() {
+        TransportException cause = failure;
+        if (cause != null) {
+            scheduled = 0;
+            failQueued(cause);
+            return;
+        }
+        if (!accepted) {
+            return; // stays scheduled; onNotice(ACCEPTED) runs the drain
+        }
+        scheduled = 0;
+        draining = true;
+        try {
+            Channel ch = channel;
+            do {
+                drainWhileWritable(ch);
+                ch.flush();
+            } while (ch.isWritable() && !queue.isEmpty());
+            if (!ch.isWritable()) {
+                scheduled = 1; // parked: onWritabilityChanged runs the drain
+            }
+        } finally {
+            draining = false;
+        }
+    }
+
+    private void drainWhileWritable(Channel ch) {
+        ByteBuf chunk = null;
+        WriteCompletion completion = null;
+        long drained = 0;
+        long backlog = queuedBytes;
+        while (ch.isWritable()) {
+            Object message = queue.poll();
+            if (message == null) {
+                break;
+            }
+            ByteBuf payload;
+            CompletableFuture<Void> future;
+            if (message instanceof PendingSend) {
+                payload = ((PendingSend) message).payload;
+                future = ((PendingSend) message).future;
+            } else {
+                payload = (ByteBuf) message;
+                future = null;
+            }
+            int length = payload.readableBytes();
+            drained += HEADER + length;
+            if (chunk != null && chunk.writableBytes() < HEADER + (length >= ZERO_COPY_THRESHOLD ? 0 : length)) {
+                ch.write(chunk, completion.promise(ch));
+                chunk = null;
+            }
+            if (chunk == null) {
+                int wanted = length >= ZERO_COPY_THRESHOLD ? HEADER : HEADER + length;
+                int size = (int) Math.min(CHUNK_SIZE, Math.max(backlog - drained + wanted, MIN_CHUNK_SIZE));
+                chunk = ch.alloc().directBuffer(Math.max(size, wanted));
+                completion = new WriteCompletion(this);
+            }
+            chunk.writeInt(length);
+            if (length >= ZERO_COPY_THRESHOLD) {
+                // Header in the chunk, payload straight from the caller's buffer: no copy.
+                ch.write(chunk, completion.promise(ch));
+                chunk = null;
+                ch.write(payload, new WriteCompletion(this).add(future).promise(ch));
+            } else {
+                chunk.writeBytes(payload, payload.readerIndex(), length);
+                payload.release();
+                completion.add(future);
+            }
+        }
+        if (chunk != null) {
+            if (chunk.isReadable()) {
+                ch.write(chunk, completion.promise(ch));
+            } else {
+                chunk.release();
+            }
+        }
+        if (drained > 0) {
+            released(drained);
+        }
+    }
+
+    private void released(long bytes) {
+        long left = QUEUED_BYTES.addAndGet(this, -bytes);
+        if (backPressured && left <= lowWaterMark) {
+            backPressured = false;
+            wakeWaiters();
+        }
+    }
+
+    private void wakeWaiters() {
+        if (waiters > 0) {
+            synchronized (this) {
+                notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Fails every queued frame. Called on the event loop, or by {@link NettyTransport} under this
+     * object's lock once the event loop has terminated: never by two threads at once.
+     */
+    void failQueued(TransportException cause) {
+        int unreported = 0;
+        long bytes = 0;
+        Object message;
+        while ((message = queue.poll()) != null) {
+            ByteBuf payload;
+            if (message instanceof PendingSend) {
+                payload = ((PendingSend) message).payload;
+                ((PendingSend) message).future.completeExceptionally(cause);
+            } else {
+                payload = (ByteBuf) message;
+                unreported++;
+            }
+            bytes += HEADER + payload.readableBytes();
+            payload.release();
+        }
+        if (bytes > 0) {
+            released(bytes);
+        }
+        if (unreported > 0) {
+            transport.undeliverable(destination, unreported, cause);
+        }
+    }
+
+    /** The cause to report for a failed write: the connection's failure if known. */
+    TransportException writeFailure(Throwable cause) {
+        TransportException known = failure;
+        return known != null ? known : new TransportClosedException("send to " + destination + " failed: " + cause, cause);
+    }
+
+    /** Completes the frames of one write: their futures, or a count for the undeliverable handler. */
+    static final class WriteCompletion implements ChannelFutureListener {
+        private final OutboundConnection connection;
+        private int unreported;
+        private CompletableFuture<Void> future;
+        private ArrayList<CompletableFuture<Void>> futures;
+
+        WriteCompletion(OutboundConnection connection) {
+            this.connection = connection;
+        }
+
+        WriteCompletion add(CompletableFuture<Void> f) {
+            if (f == null) {
+                unreported++;
+            } else if (future == null) {
+                future = f;
+            } else {
+                if (futures == null) {
+                    futures = new ArrayList<>();
+                }
+                futures.add(f);
+            }
+            return this;
+        }
+
+        ChannelPromise promise(Channel ch) {
+            return ch.newPromise().addListener(this);
+        }
+
+        @Override
+        public void operationComplete(ChannelFuture written) {
+            if (written.isSuccess()) {
+                complete(null);
+                return;
+            }
+            TransportException cause = connection.writeFailure(written.cause());
+            complete(cause);
+            if (unreported > 0) {
+                connection.transport.undeliverable(connection.destination, unreported, cause);
+            }
+        }
+
+        private void complete(TransportException cause) {
+            if (future != null) {
+                completeOne(future, cause);
+            }
+            if (futures != null) {
+                for (CompletableFuture<Void> f : futures) {
+                    completeOne(f, cause);
+                }
+            }
+        }
+
+        private static void completeOne(CompletableFuture<Void> f, TransportException cause) {
+            if (cause == null) {
+                f.complete(null);
+            } else {
+                f.completeExceptionally(cause);
+            }
+        }
+    }
+
+    /** A queued frame whose sender holds a future. */
+    static final class PendingSend {
+        final ByteBuf payload;
+        final CompletableFuture<Void> future;
+
+        PendingSend(ByteBuf payload, CompletableFuture<Void> future) {
+            this.payload = payload;
+            this.future = future;
+        }
+    }
+}

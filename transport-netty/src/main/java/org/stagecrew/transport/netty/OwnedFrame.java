@@ -1,0 +1,63 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Frame;
+
+/** A {@link Frame} that owns one reference to its payload and releases it once on {@link #close()}. */
+final class OwnedFrame implements Frame {
+    private final Address sender;
+    private final ByteBuf payload;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    OwnedFrame(Address sender, ByteBuf payload) {
+        this.sender = sender;
+        this.payload = payload;
+    }
+
+    @Override
+    public Address sender() {
+        return sender;
+    }
+
+    @Override
+    public ByteBuf payload() {
+        return payload;
+    }
+
+    @Override
+    public boolean isOwned() {
+        return true;
+    }
+
+    @Override
+    public Frame retain() {
+        ensureOpen();
+        return new OwnedFrame(sender, payload.retainedSlice());
+    }
+
+    @Override
+    public Frame copy() {
+        ensureOpen();
+        return new OwnedFrame(sender, payload.copy());
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            payload.release();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("frame from " + sender + " is already closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Frame{sender=" + sender + ", length=" + payload.readableBytes() + (closed.get() ? ", closed}" : "}");
+    }
+}

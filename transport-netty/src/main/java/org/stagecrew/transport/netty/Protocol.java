@@ -1,0 +1,97 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import org.stagecrew.transport.Address;
+
+/**
+ * Wire protocol version 1: the one place that knows the byte layout. PROTOCOL.md at the top of the
+ * repository is the prose form of this class. Every integer is big-endian (network order).
+ *
+ * <p>A connection carries frames one way, from the connecting unit to the listening unit. It opens
+ * with a hello from the connector, answered by one notice from the listener:
+ *
+ * <pre>
+ * Hello (connector to listener)
+ *  0               4       5               7
+ * +---------------+-------+---------------+---------------------------+
+ * | magic "SCRW"  | ver=1 | address len N | sender address, N bytes   |
+ * | 53 43 52 57   | u8    | u16           | UTF-8, 1 &lt;= N &lt;= 1024     |
+ * +---------------+-------+---------------+---------------------------+
+ *
+ * Notice (listener to connector): the answer to the hello, and optionally one last word before the
+ * listener closes an accepted connection
+ *  0               4       5       6               8
+ * +---------------+-------+-------+---------------+-------------------+
+ * | magic "SCRW"  | ver=1 | code  | reason len M  | reason, M bytes   |
+ * |               | u8    | u8    | u16           | UTF-8, M &lt;= 1024  |
+ * +---------------+-------+-------+---------------+-------------------+
+ *
+ * Data frame (connector to listener, after an ACCEPTED notice), repeated
+ *  0                               4
+ * +-------------------------------+-----------------------------------+
+ * | payload length L, u32         | payload, L bytes (L may be 0)     |
+ * +-------------------------------+-----------------------------------+
+ * </pre>
+ *
+ * <p>A connector may send data frames right after its hello without waiting for the answer; this
+ * implementation waits, so that a rejection fails its pending sends with the listener's reason.
+ */
+final class Protocol {
+
+    /** "SCRW" in ASCII. */
+    static final int MAGIC = 0x53435257;
+    static final int VERSION = 1;
+
+    static final int HELLO_HEADER_LENGTH = 7;
+    static final int HELLO_ADDRESS_LENGTH_OFFSET = 5;
+    static final int MAX_HELLO_ADDRESS_LENGTH = 1024;
+
+    static final int NOTICE_HEADER_LENGTH = 8;
+    static final int NOTICE_CODE_OFFSET = 5;
+    static final int NOTICE_REASON_LENGTH_OFFSET = 6;
+    static final int MAX_REASON_LENGTH = 1024;
+
+    static final int LENGTH_FIELD_LENGTH = 4;
+
+    /** Notice codes. 0 accepts; every other code is followed by the listener closing the connection. */
+    static final int ACCEPTED = 0;
+    static final int UNSUPPORTED_VERSION = 1;
+    static final int NOT_ALLOWED = 2;
+    static final int TOO_MANY_CONNECTIONS = 3;
+    static final int MALFORMED_HELLO = 4;
+    static final int PROTOCOL_ERROR = 5;
+    static final int SHUTTING_DOWN = 6;
+
+    private Protocol() {
+    }
+
+    static ByteBuf encodeHello(ByteBufAllocator alloc, Address sender) {
+        byte[] address = sender.path().getBytes(StandardCharsets.UTF_8);
+        ByteBuf buf = alloc.directBuffer(HELLO_HEADER_LENGTH + address.length);
+        buf.writeInt(MAGIC).writeByte(VERSION).writeShort(address.length).writeBytes(address);
+        return buf;
+    }
+
+    static ByteBuf encodeNotice(ByteBufAllocator alloc, int code, String reason) {
+        byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        int length = Math.min(text.length, MAX_REASON_LENGTH);
+        ByteBuf buf = alloc.directBuffer(NOTICE_HEADER_LENGTH + length);
+        buf.writeInt(MAGIC).writeByte(VERSION).writeByte(code).writeShort(length).writeBytes(text, 0, length);
+        return buf;
+    }
+
+    static String codeName(int code) {
+        switch (code) {
+            case ACCEPTED: return "ACCEPTED";
+            case UNSUPPORTED_VERSION: return "UNSUPPORTED_VERSION";
+            case NOT_ALLOWED: return "NOT_ALLOWED";
+            case TOO_MANY_CONNECTIONS: return "TOO_MANY_CONNECTIONS";
+            case MALFORMED_HELLO: return "MALFORMED_HELLO";
+            case PROTOCOL_ERROR: return "PROTOCOL_ERROR";
+            case SHUTTING_DOWN: return "SHUTTING_DOWN";
+            default: return "UNKNOWN(" + code + ")";
+        }
+    }
+}
