@@ -1,13 +1,16 @@
 package org.stagecrew.transport.netty;
 
+import io.netty.channel.ConnectTimeoutException;
 import java.net.ConnectException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.util.Locale;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.AddressInUseException;
 import org.stagecrew.transport.ConnectionRefusedException;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportTimeoutException;
+import org.stagecrew.transport.UnknownAddressException;
 
 /**
  * Turns the exceptions of Netty and the JDK (errno texts that differ between epoll and NIO) into
@@ -22,11 +25,11 @@ final class Failures {
             return (TransportException) cause;
         }
         if (!Files.exists(destination.toPath(), LinkOption.NOFOLLOW_LINKS)) {
-            return new org.stagecrew.transport.UnknownAddressException("send to " + destination
+            return new UnknownAddressException("send to " + destination
                     + " failed: no socket file exists at that path; the destination has not started, has closed,"
                     + " or the address is wrong", cause);
         }
-        if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+        if (cause instanceof ConnectTimeoutException) {
             return new TransportTimeoutException("connect to " + destination + " failed: " + cause.getMessage(), cause);
         }
         if (cause instanceof ConnectException || mentions(cause, "refused")) {
@@ -50,7 +53,7 @@ final class Failures {
     private static boolean mentions(Throwable cause, String text) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             String message = t.getMessage();
-            if (message != null && message.toLowerCase(java.util.Locale.ROOT).contains(text)) {
+            if (message != null && message.toLowerCase(Locale.ROOT).contains(text)) {
                 return true;
             }
         }

@@ -95,7 +95,7 @@ final class HelloHandler extends ByteToMessageDecoder {
             return;
         }
         done = true;
-        ctx.writeAndFlush(Protocol.encodeNotice(ctx.alloc(), Protocol.ACCEPTED, ""), ctx.voidPromise());
+        ctx.writeAndFlush(Protocol.encodeAccept(ctx.alloc(), maxFrameLength), ctx.voidPromise());
         ctx.pipeline().replace(this, "frames", new FrameBatchDecoder(receiver, sender, inbox, maxFrameLength));
     }
 

@@ -7,6 +7,7 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -14,9 +15,14 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
@@ -52,6 +58,7 @@ final class NettyTransport implements Transport {
     private final EventLoopGroup group;
     private final Bootstrap clientTemplate;
     private final ConcurrentHashMap<Address, OutboundConnection> connections = new ConcurrentHashMap<>();
+    private final Set<Channel> inbound = ConcurrentHashMap.newKeySet();
     private final Inbox inbox;
     private final FrameConsumer consumer;
     private final TransportClosedException closedCause;
@@ -110,6 +117,8 @@ final class NettyTransport implements Transport {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        inbound.add(ch);
+                        ch.closeFuture().addListener(f -> inbound.remove(ch));
                         ch.pipeline().addLast("hello", new HelloHandler(address, inbox, config.maxFrameLength(),
                                 config.helloTimeout().toNanos()));
                     }
@@ -260,17 +269,23 @@ final class NettyTransport implements Transport {
             }
             open = false;
         }
+        // On one of our own event loops we must not wait for that loop: close without waiting.
+        boolean onOwnLoop = isOwnEventLoop();
         if (serverChannel != null) {
-            serverChannel.close().awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+            ChannelFuture closed = serverChannel.close();
+            if (!onOwnLoop) {
+                closed.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+            }
         }
         SocketFiles.unlink(socketFile);
+        closeInbound(onOwnLoop);
         for (OutboundConnection connection : connections.values()) {
             sweepAfterClose(connection);
         }
         inbox.close();
         consumer.releaseAfterClose();
-        if (!group.shutdownGracefully(0, CLOSE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
-                .awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
+        Future<?> terminated = group.shutdownGracefully(0, CLOSE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        if (!onOwnLoop && !terminated.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
             LOG.warn("event loop of {} did not stop within {} ms", address, CLOSE_TIMEOUT_MILLIS);
         }
         for (OutboundConnection connection : connections.values()) {
@@ -278,6 +293,32 @@ final class NettyTransport implements Transport {
         }
         connections.clear();
         LOG.debug("closed transport {}", address);
+    }
+
+    /** Tells every connected sender that we are closing, so its pending sends fail with that reason. */
+    private void closeInbound(boolean onOwnLoop) {
+        List<ChannelFuture> closing = new ArrayList<>();
+        for (Channel ch : inbound) {
+            ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN, "transport " + address + " is closing"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            closing.add(ch.closeFuture());
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_TIMEOUT_MILLIS);
+        for (ChannelFuture f : closing) {
+            if (!onOwnLoop && !f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                LOG.warn("inbound connection {} of {} did not close within {} ms", f.channel(), address, CLOSE_TIMEOUT_MILLIS);
+                f.channel().close();
+            }
+        }
+    }
+
+    private boolean isOwnEventLoop() {
+        for (EventExecutor loop : group) {
+            if (loop.inEventLoop()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ---- package-private hooks for the connection and pipeline classes ----

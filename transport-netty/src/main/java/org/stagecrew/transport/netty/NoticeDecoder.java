@@ -50,9 +50,14 @@ final class NoticeDecoder extends ByteToMessageDecoder {
                 return;
             }
             int code = in.getUnsignedByte(start + Protocol.NOTICE_CODE_OFFSET);
-            String reason = in.toString(start + Protocol.NOTICE_HEADER_LENGTH, reasonLength, StandardCharsets.UTF_8);
+            int detail = start + Protocol.NOTICE_HEADER_LENGTH;
+            if (code == Protocol.ACCEPTED) {
+                // A peer that does not state its maximum gets frames up to any length.
+                connection.onAccepted(reasonLength >= Protocol.ACCEPT_DETAIL_LENGTH ? in.getUnsignedInt(detail) : Long.MAX_VALUE);
+            } else {
+                connection.onRejected(code, in.toString(detail, reasonLength, StandardCharsets.UTF_8));
+            }
             in.skipBytes(Protocol.NOTICE_HEADER_LENGTH + reasonLength);
-            connection.onNotice(code, reason);
         }
     }
 

@@ -16,7 +16,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.FrameTooLargeException;
 import org.stagecrew.transport.PeerRejectedException;
+import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportTimeoutException;
@@ -70,6 +72,7 @@ final class OutboundConnection implements Runnable {
     // Event loop only.
     private Channel channel;
     private boolean accepted;
+    private long peerMaxFrameLength;
     private boolean draining;
     private ScheduledFuture<?> connectTimeout;
 
@@ -115,12 +118,26 @@ final class OutboundConnection implements Runnable {
         }
     }
 
-    /** A notice from the listener: the answer to our hello, or its last word before closing. */
-    void onNotice(int code, String reason) {
-        if (code == Protocol.ACCEPTED && !accepted && failure == null) {
-            accepted = true;
-            connectTimeout.cancel(false);
-            run();
+    /** The listener accepted our hello and stated the longest payload it takes. */
+    void onAccepted(long peerMaxFrameLength) {
+        if (failure != null) {
+            return;
+        }
+        if (accepted) {
+            onFailure(new ProtocolException("send to " + destination + " failed: the listener accepted the connection twice"));
+            return;
+        }
+        accepted = true;
+        this.peerMaxFrameLength = peerMaxFrameLength;
+        connectTimeout.cancel(false);
+        run();
+    }
+
+    /** The listener rejected our hello, or gave its last word before closing the connection. */
+    void onRejected(int code, String reason) {
+        if (code == Protocol.SHUTTING_DOWN) {
+            onFailure(new TransportClosedException("send to " + destination + " failed: the destination is closing ("
+                    + reason + ")"));
         } else {
             onFailure(new PeerRejectedException(destination, code, Protocol.codeName(code) + ": " + reason));
         }
@@ -191,6 +208,10 @@ final class OutboundConnection implements Runnable {
      * fails. Any thread except the event loop.
      */
     void awaitRoom(long nanos) {
+        if (loop.inEventLoop()) {
+            throw new IllegalStateException("blocking send to " + destination + " called on the transport's own event loop,"
+                    + " which must drain the queue it would wait for; use offer() or the future-returning send()");
+        }
         long deadline = System.nanoTime() + nanos;
         synchronized (this) {
             waiters++;
@@ -225,7 +246,7 @@ final class OutboundConnection implements Runnable {
             return;
         }
         if (!accepted) {
-            return; // stays scheduled; onNotice(ACCEPTED) runs the drain
+            return; // stays scheduled; onAccepted runs the drain
         }
         scheduled = 0;
         draining = true;
@@ -264,6 +285,10 @@ final class OutboundConnection implements Runnable {
             }
             int length = payload.readableBytes();
             drained += HEADER + length;
+            if (length > peerMaxFrameLength) {
+                refuseTooLarge(payload, future);
+                continue;
+            }
             if (chunk != null && chunk.writableBytes() < HEADER + (length >= ZERO_COPY_THRESHOLD ? 0 : length)) {
                 ch.write(chunk, completion.promise(ch));
                 chunk = null;
@@ -295,6 +320,18 @@ final class OutboundConnection implements Runnable {
         }
         if (drained > 0) {
             released(drained);
+        }
+    }
+
+    /** Fails one frame that the listener would close the connection for; the connection stays up. */
+    private void refuseTooLarge(ByteBuf payload, CompletableFuture<Void> future) {
+        FrameTooLargeException cause = new FrameTooLargeException(destination, payload.readableBytes(),
+                (int) Math.min(Integer.MAX_VALUE, peerMaxFrameLength));
+        payload.release();
+        if (future != null) {
+            future.completeExceptionally(cause);
+        } else {
+            transport.undeliverable(destination, 1, cause);
         }
     }
 

@@ -24,9 +24,11 @@ import org.stagecrew.transport.Address;
  * listener closes an accepted connection
  *  0               4       5       6               8
  * +---------------+-------+-------+---------------+-------------------+
- * | magic "SCRW"  | ver=1 | code  | reason len M  | reason, M bytes   |
- * |               | u8    | u8    | u16           | UTF-8, M &lt;= 1024  |
+ * | magic "SCRW"  | ver=1 | code  | detail len M  | detail, M bytes   |
+ * |               | u8    | u8    | u16           | M &lt;= 1024         |
  * +---------------+-------+-------+---------------+-------------------+
+ * detail of ACCEPTED (code 0): M = 4, the listener's maximum payload length as u32
+ * detail of every other code: a UTF-8 reason; the listener then closes the connection
  *
  * Data frame (connector to listener, after an ACCEPTED notice), repeated
  *  0                               4
@@ -52,6 +54,7 @@ final class Protocol {
     static final int NOTICE_CODE_OFFSET = 5;
     static final int NOTICE_REASON_LENGTH_OFFSET = 6;
     static final int MAX_REASON_LENGTH = 1024;
+    static final int ACCEPT_DETAIL_LENGTH = 4;
 
     static final int LENGTH_FIELD_LENGTH = 4;
 
@@ -71,6 +74,12 @@ final class Protocol {
         byte[] address = sender.path().getBytes(StandardCharsets.UTF_8);
         ByteBuf buf = alloc.directBuffer(HELLO_HEADER_LENGTH + address.length);
         buf.writeInt(MAGIC).writeByte(VERSION).writeShort(address.length).writeBytes(address);
+        return buf;
+    }
+
+    static ByteBuf encodeAccept(ByteBufAllocator alloc, int maxFrameLength) {
+        ByteBuf buf = alloc.directBuffer(NOTICE_HEADER_LENGTH + ACCEPT_DETAIL_LENGTH);
+        buf.writeInt(MAGIC).writeByte(VERSION).writeByte(ACCEPTED).writeShort(ACCEPT_DETAIL_LENGTH).writeInt(maxFrameLength);
         return buf;
     }
 
