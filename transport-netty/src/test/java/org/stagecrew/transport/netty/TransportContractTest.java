@@ -1,0 +1,714 @@
+package org.stagecrew.transport.netty;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.AddressInUseException;
+import org.stagecrew.transport.BackPressureException;
+import org.stagecrew.transport.ConnectionRefusedException;
+import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.FrameTooLargeException;
+import org.stagecrew.transport.IoMode;
+import org.stagecrew.transport.OfferResult;
+import org.stagecrew.transport.PeerRejectedException;
+import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportClosedException;
+import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.TransportTimeoutException;
+import org.stagecrew.transport.UnknownAddressException;
+import org.stagecrew.transport.test.Await;
+import org.stagecrew.transport.test.Background;
+import org.stagecrew.transport.test.SequencedFrames;
+
+/**
+ * The behaviour every {@link Transport} promises, written once and run for each {@link IoMode} by a
+ * ten-line subclass. Every transport lives in a JUnit temporary directory (short enough for
+ * {@code sun_path}); every wait has a timeout; every owned frame is closed, and
+ * {@code LeakDetectionExtension} fails a test whose buffers leak.
+ */
+@Timeout(value = 60, unit = SECONDS)
+abstract class TransportContractTest {
+
+    static final Duration WAIT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+
+    /** The I/O mode under test. */
+    protected abstract IoMode mode();
+
+    TransportConfig.Builder config() {
+        return TransportConfig.builder().socketDirectory(dir).ioMode(mode());
+    }
+
+    Transport open() {
+        return Transport.open(config().build());
+    }
+
+    Transport open(TransportConfig.Builder config) {
+        return Transport.open(config.build());
+    }
+
+    static ByteBuf utf8(String text) {
+        return ByteBufUtil.writeUtf8(ByteBufAllocator.DEFAULT, text);
+    }
+
+    static ByteBuf direct(byte[] bytes) {
+        return ByteBufAllocator.DEFAULT.directBuffer(bytes.length).writeBytes(bytes);
+    }
+
+    /** Returns the next owned frame of {@code transport}, failing if none arrives within {@link #WAIT}. */
+    static Frame receive(Transport transport) {
+        Frame frame = transport.receive(WAIT);
+        assertNotNull(frame, () -> "no frame arrived at " + transport.address() + " within " + WAIT);
+        return frame;
+    }
+
+    /** Asserts that {@code future} fails, within {@link #WAIT}, with an exception of {@code type}. */
+    static <T extends Throwable> T assertFailsWith(Class<T> type, CompletableFuture<?> future) {
+        ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(WAIT.toSeconds(), SECONDS),
+                () -> "expected the future to fail with " + type.getSimpleName() + " within " + WAIT);
+        return assertInstanceOf(type, e.getCause());
+    }
+
+    static void assertMentions(Throwable e, String... parts) {
+        for (String part : parts) {
+            assertTrue(String.valueOf(e.getMessage()).contains(part),
+                    () -> "message should mention '" + part + "': " + e.getMessage());
+        }
+    }
+
+    @Nested
+    class RoundTrip {
+
+        @Test
+        void roundTripCarriesTheSenderAddress() throws Exception {
+            try (Transport a = open(); Transport b = open()) {
+                a.send(b.address(), utf8("ping")).get(WAIT.toSeconds(), SECONDS);
+
+                try (Frame ping = receive(b)) {
+                    assertEquals(a.address(), ping.sender());
+                    assertEquals("ping", ping.payload().toString(UTF_8));
+                    assertTrue(ping.isOwned(), "receive() hands out owned frames");
+                    b.send(ping.sender(), utf8("pong")).get(WAIT.toSeconds(), SECONDS);
+                }
+                try (Frame pong = receive(a)) {
+                    assertEquals(b.address(), pong.sender());
+                    assertEquals("pong", pong.payload().toString(UTF_8));
+                }
+            }
+        }
+
+        @Test
+        void eachTransportHasItsOwnSocketFileInTheConfiguredDirectory() {
+            try (Transport a = open(); Transport b = open()) {
+                assertFalse(a.address().equals(b.address()), "two transports share " + a.address());
+                assertEquals(dir, a.address().toPath().getParent());
+                assertTrue(Files.exists(a.address().toPath(), LinkOption.NOFOLLOW_LINKS));
+                assertEquals(mode(), a.config().ioMode());
+                assertTrue(a.isOpen());
+            }
+        }
+
+        @Test
+        void pollHandsOutViewsThatCanBeRetainedOrCopiedBeyondTheHandler() throws Exception {
+            try (Transport a = open(); Transport b = open()) {
+                a.send(b.address(), utf8("first"), WAIT);
+                a.send(b.address(), utf8("second"), WAIT);
+                List<Frame> kept = new ArrayList<>();
+                List<Boolean> owned = new ArrayList<>();
+                try {
+                    for (int polls = 0; kept.size() < 2 && polls < 10; polls++) {
+                        b.poll(frame -> {
+                            owned.add(frame.isOwned());
+                            kept.add(kept.isEmpty() ? frame.retain() : frame.copy());
+                        }, 2, WAIT);
+                    }
+                    assertEquals(2, kept.size(), "frames polled");
+                    assertEquals(List.of(false, false), owned, "poll hands out views");
+                    assertEquals("first", kept.get(0).payload().toString(UTF_8));
+                    assertEquals("second", kept.get(1).payload().toString(UTF_8));
+                    assertTrue(kept.get(0).isOwned() && kept.get(1).isOwned(), "retain() and copy() return owned frames");
+                    assertEquals(a.address(), kept.get(1).sender());
+                } finally {
+                    kept.forEach(Frame::close);
+                }
+            }
+        }
+    }
+
+    @Nested
+    class Ordering {
+
+        @Test
+        void aHundredThousandFramesArriveInOrder() throws Exception {
+            int frames = 100_000;
+            try (Transport a = open(); Transport b = open()) {
+                CompletableFuture<Void> sender = sendSequenced(a, b.address(), 0, frames);
+
+                SequencedFrames.Checker checker = new SequencedFrames.Checker(1, true);
+                drain(b, checker, frames, List.of(sender));
+
+                assertEquals(frames, checker.inOrder(0));
+            }
+        }
+
+        @Test
+        void framesFromEightTransportsArriveIntactAndInOrderPerSender() throws Exception {
+            int threads = 8;
+            int frames = 10_000;
+            try (Transport receiver = open(); OpenTransports senders = new OpenTransports()) {
+                List<CompletableFuture<Void>> sending = new ArrayList<>();
+                for (int source = 0; source < threads; source++) {
+                    sending.add(sendSequenced(senders.add(open()), receiver.address(), source, frames));
+                }
+
+                SequencedFrames.Checker checker = new SequencedFrames.Checker(threads, true);
+                drain(receiver, checker, (long) threads * frames, sending);
+
+                for (int source = 0; source < threads; source++) {
+                    assertEquals(frames, checker.inOrder(source), "frames in order from source " + source);
+                }
+            }
+        }
+
+        @Test
+        void framesFromEightThreadsSharingOneTransportArriveInOrderPerThread() throws Exception {
+            int threads = 8;
+            int frames = 10_000;
+            try (Transport receiver = open(); Transport shared = open()) {
+                List<CompletableFuture<Void>> sending = new ArrayList<>();
+                for (int source = 0; source < threads; source++) {
+                    sending.add(sendSequenced(shared, receiver.address(), source, frames));
+                }
+
+                SequencedFrames.Checker checker = new SequencedFrames.Checker(threads, false);
+                drain(receiver, checker, (long) threads * frames, sending);
+
+                for (int source = 0; source < threads; source++) {
+                    assertEquals(frames, checker.inOrder(source), "frames in order from thread " + source);
+                }
+            }
+        }
+
+        private CompletableFuture<Void> sendSequenced(Transport from, Address to, int source, int frames) {
+            return Background.run("sender-" + source, () -> {
+                for (long seq = 0; seq < frames; seq++) {
+                    from.send(to, SequencedFrames.payload(source, seq), WAIT);
+                }
+            });
+        }
+
+        /** Polls on the test thread until {@code expected} frames passed the checker. */
+        private void drain(Transport receiver, SequencedFrames.Checker checker, long expected,
+                List<CompletableFuture<Void>> senders) throws Exception {
+            while (checker.received() < expected) {
+                int handled = receiver.poll(checker, 4096, WAIT);
+                assertNull(checker.firstError(), checker::firstError);
+                if (handled == 0) {
+                    for (CompletableFuture<Void> sender : senders) {
+                        if (sender.isCompletedExceptionally()) {
+                            fail("a sender failed after " + checker.received() + " of " + expected + " frames",
+                                    assertFailsWith(Throwable.class, sender));
+                        }
+                    }
+                    fail("no frame arrived within " + WAIT + " after " + checker.received() + " of " + expected);
+                }
+            }
+            assertEquals(expected, checker.received(), "frames received");
+            for (CompletableFuture<Void> sender : senders) {
+                sender.get(WAIT.toSeconds(), SECONDS);
+            }
+        }
+    }
+
+    @Nested
+    class FrameLengths {
+
+        @Test
+        void anEmptyFrameArrivesEmpty() throws Exception {
+            try (Transport a = open(); Transport b = open()) {
+                a.send(b.address(), ByteBufAllocator.DEFAULT.directBuffer(0)).get(WAIT.toSeconds(), SECONDS);
+                a.send(b.address(), utf8("after")).get(WAIT.toSeconds(), SECONDS);
+
+                try (Frame empty = receive(b)) {
+                    assertEquals(0, empty.payload().readableBytes());
+                    assertEquals(a.address(), empty.sender());
+                }
+                try (Frame after = receive(b)) {
+                    assertEquals("after", after.payload().toString(UTF_8));
+                }
+            }
+        }
+
+        @Test
+        void anEightMebibyteFrameArrivesByteForByte() throws Exception {
+            byte[] expected = new byte[8 * 1024 * 1024];
+            new Random(42).nextBytes(expected);
+            try (Transport a = open(); Transport b = open()) {
+                a.send(b.address(), direct(expected)).get(WAIT.toSeconds(), SECONDS);
+
+                try (Frame big = receive(b)) {
+                    assertEquals(expected.length, big.payload().readableBytes());
+                    assertArrayEquals(expected, ByteBufUtil.getBytes(big.payload()));
+                }
+            }
+        }
+
+        @Test
+        void aFrameAboveTheReceiversMaximumFailsItsSendAndTheReceiverKeepsServing() throws Exception {
+            try (Transport receiver = open(config().maxFrameLength(1024));
+                    Transport bigSender = open(config().maxFrameLength(1 << 20));
+                    Transport other = open()) {
+                CompletableFuture<Void> tooBig = bigSender.send(receiver.address(), direct(new byte[2048]));
+
+                TransportException failure = assertFailsWith(TransportException.class, tooBig);
+                if (failure instanceof PeerRejectedException || failure instanceof FrameTooLargeException) {
+                    assertMentions(failure, "2048");
+                }
+
+                other.send(receiver.address(), utf8("still serving")).get(WAIT.toSeconds(), SECONDS);
+                try (Frame frame = receive(receiver)) {
+                    assertEquals(other.address(), frame.sender());
+                    assertEquals("still serving", frame.payload().toString(UTF_8));
+                }
+            }
+        }
+
+        @Test
+        void aFrameAboveTheSendersOwnMaximumIsRefusedAtOnce() throws Exception {
+            try (Transport receiver = open(); Transport sender = open(config().maxFrameLength(1024))) {
+                Address to = receiver.address();
+
+                ByteBuf viaFuture = Unpooled.buffer(1025).writeZero(1025);
+                FrameTooLargeException futureFailure = assertRefusedAtOnce(() -> sender.send(to, viaFuture));
+                assertEquals(1025, futureFailure.length());
+                assertEquals(1024, futureFailure.maxFrameLength());
+                assertMentions(futureFailure, "1025", "1024", to.path());
+                assertEquals(0, viaFuture.refCnt(), "the transport releases a refused payload");
+
+                ByteBuf viaBlocking = Unpooled.buffer(1025).writeZero(1025);
+                assertThrows(FrameTooLargeException.class, () -> sender.send(to, viaBlocking, WAIT));
+                assertEquals(0, viaBlocking.refCnt(), "the transport releases a refused payload");
+
+                ByteBuf viaOffer = Unpooled.buffer(1025).writeZero(1025);
+                assertThrows(FrameTooLargeException.class, () -> sender.offer(to, viaOffer));
+                assertEquals(0, viaOffer.refCnt(), "offer releases a payload it refuses as too large");
+
+                // Exactly the maximum is fine, and it is the first frame to arrive: nothing oversized leaked through.
+                sender.send(to, direct(new byte[1024])).get(WAIT.toSeconds(), SECONDS);
+                try (Frame frame = receive(receiver)) {
+                    assertEquals(1024, frame.payload().readableBytes());
+                }
+            }
+        }
+
+        private FrameTooLargeException assertRefusedAtOnce(java.util.function.Supplier<CompletableFuture<Void>> send) {
+            CompletableFuture<Void> future;
+            try {
+                future = send.get();
+            } catch (FrameTooLargeException e) {
+                return e;
+            }
+            assertTrue(future.isCompletedExceptionally(), "an oversized send must fail at once, not later");
+            return assertFailsWith(FrameTooLargeException.class, future);
+        }
+    }
+
+    @Nested
+    class Addresses {
+
+        @Test
+        void aSendToAPathWithoutASocketFileFailsWithUnknownAddress() {
+            Path nowhere = dir.resolve("nobody.sock");
+            try (Transport a = open()) {
+                UnknownAddressException e = assertFailsWith(UnknownAddressException.class,
+                        a.send(Address.of(nowhere), utf8("hello?")));
+                assertMentions(e, nowhere.toString());
+            }
+        }
+
+        @Test
+        void aSendToAStaleSocketFileFailsWithConnectionRefused() throws Exception {
+            Path stale = leaveStaleSocketFile("stale.sock");
+            try (Transport a = open()) {
+                ConnectionRefusedException e = assertFailsWith(ConnectionRefusedException.class,
+                        a.send(Address.of(stale), utf8("anyone?")));
+                assertMentions(e, stale.toString());
+            }
+        }
+
+        @Test
+        void openingAtAStaleSocketFileReplacesIt() throws Exception {
+            Path stale = leaveStaleSocketFile("stale.sock");
+            try (Transport replacement = open(config().fileName("stale.sock")); Transport a = open()) {
+                assertEquals(stale, replacement.address().toPath());
+
+                a.send(replacement.address(), utf8("you are live")).get(WAIT.toSeconds(), SECONDS);
+                try (Frame frame = receive(replacement)) {
+                    assertEquals("you are live", frame.payload().toString(UTF_8));
+                }
+            }
+        }
+
+        @Test
+        void openingAtALiveSocketFileFailsWithAddressInUseAndLeavesTheOwnerServing() throws Exception {
+            try (Transport owner = open(config().fileName("busy.sock")); Transport a = open()) {
+                AddressInUseException e = assertThrows(AddressInUseException.class,
+                        () -> open(config().fileName("busy.sock")).close());
+                assertMentions(e, owner.address().path());
+
+                assertTrue(Files.exists(owner.address().toPath(), LinkOption.NOFOLLOW_LINKS),
+                        "the failed bind must not unlink the owner's socket file");
+                a.send(owner.address(), utf8("still yours")).get(WAIT.toSeconds(), SECONDS);
+                try (Frame frame = receive(owner)) {
+                    assertEquals("still yours", frame.payload().toString(UTF_8));
+                }
+            }
+        }
+
+        @Test
+        void aSocketPathTooLongForSunPathIsRefusedWithItsLengthAndTheLimit() throws Exception {
+            Path deep = Files.createDirectory(dir.resolve("d".repeat(120)),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            String path = deep.resolve("t.sock").toString();
+            int bytes = path.getBytes(StandardCharsets.UTF_8).length;
+
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Transport.open(config().socketDirectory(deep).fileName("t.sock").build()).close());
+
+            assertMentions(e, path, String.valueOf(bytes), String.valueOf(Address.MAX_PATH_BYTES));
+        }
+
+        @Test
+        void aRestartedReceiverIsReachedAgainAtTheSameAddress() throws Exception {
+            try (Transport sender = open()) {
+                Address address;
+                try (Transport first = open(config().fileName("r.sock"))) {
+                    address = first.address();
+                    sender.send(address, utf8("before")).get(WAIT.toSeconds(), SECONDS);
+                    receive(first).close();
+                }
+                try (Transport second = open(config().fileName("r.sock"))) {
+                    assertEquals(address, second.address());
+                    // The sender may learn of the old connection's death only by a failed send: retry, bounded.
+                    for (int attempt = 0; attempt < 20; attempt++) {
+                        try {
+                            sender.send(address, utf8("after " + attempt)).get(WAIT.toSeconds(), SECONDS);
+                        } catch (ExecutionException e) {
+                            assertInstanceOf(TransportException.class, e.getCause());
+                            continue;
+                        }
+                        try (Frame frame = second.receive(Duration.ofMillis(500))) {
+                            if (frame != null) {
+                                assertEquals(sender.address(), frame.sender());
+                                assertTrue(frame.payload().toString(UTF_8).startsWith("after "));
+                                return;
+                            }
+                        }
+                    }
+                    fail("no frame reached the restarted receiver in 20 attempts");
+                }
+            }
+        }
+
+        @Test
+        void sendsToAClosedReceiverFailInsteadOfVanishing() throws Exception {
+            try (Transport sender = open()) {
+                Address address;
+                try (Transport receiver = open()) {
+                    address = receiver.address();
+                    sender.send(address, utf8("hello")).get(WAIT.toSeconds(), SECONDS);
+                    receive(receiver).close();
+                }
+                // A send or two may still be written before the sender learns that the connection closed;
+                // after that every send must fail with a reason, not be written into a socket nobody reads.
+                List<Throwable> failures = new ArrayList<>();
+                Await.until("a send to the closed receiver " + address + " fails", WAIT, () -> {
+                    try {
+                        sender.send(address, utf8("anyone?")).get(WAIT.toSeconds(), SECONDS);
+                        return false;
+                    } catch (ExecutionException e) {
+                        failures.add(e.getCause());
+                        return !(e.getCause() instanceof BackPressureException);
+                    } catch (TimeoutException e) {
+                        return fail("a send to the closed receiver " + address + " neither completed nor failed within "
+                                + WAIT + ": a send must never vanish silently", e);
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                });
+                Throwable last = failures.get(failures.size() - 1);
+                assertTrue(last instanceof UnknownAddressException || last instanceof TransportClosedException
+                        || last instanceof ConnectionRefusedException, () -> "unexpected failure: " + last);
+            }
+        }
+
+        @Test
+        void anOfferToAnUnknownAddressIsReportedToTheUndeliverableHandler() throws Exception {
+            BlockingQueue<TransportException> reports = new LinkedBlockingQueue<>();
+            Path nowhere = dir.resolve("nobody.sock");
+            try (Transport a = open(config().undeliverableHandler((to, frames, cause) -> reports.add(cause)))) {
+                ByteBuf payload = utf8("lost?");
+                OfferResult result = a.offer(Address.of(nowhere), payload);
+                if (result != OfferResult.ACCEPTED) {
+                    payload.release();
+                    fail("offer to an unknown address returned " + result);
+                }
+
+                TransportException cause = reports.poll(WAIT.toSeconds(), SECONDS);
+                assertNotNull(cause, "a frame that cannot be delivered must not vanish silently");
+                assertInstanceOf(UnknownAddressException.class, cause);
+                assertMentions(cause, nowhere.toString());
+            }
+        }
+
+        /** Binds a JDK socket at {@code name} and closes it: the JDK leaves the file behind. */
+        private Path leaveStaleSocketFile(String name) throws Exception {
+            Path path = dir.resolve(name);
+            try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                server.bind(UnixDomainSocketAddress.of(path));
+            }
+            assertTrue(Files.exists(path, LinkOption.NOFOLLOW_LINKS), "stale socket file left behind");
+            return path;
+        }
+    }
+
+    @Nested
+    class Lifecycle {
+
+        @Test
+        @SuppressWarnings("try") // closes inside try-with-resources on purpose: close() is idempotent
+        void closeUnlinksTheSocketFileAndReceiveThenThrowsTransportClosed() {
+            try (Transport t = open()) {
+                Path file = t.address().toPath();
+                assertTrue(Files.exists(file, LinkOption.NOFOLLOW_LINKS), "socket file after open");
+
+                t.close();
+
+                assertFalse(t.isOpen());
+                assertFalse(Files.exists(file, LinkOption.NOFOLLOW_LINKS), "socket file after close");
+                TransportClosedException e = assertThrows(TransportClosedException.class, () -> t.receive(WAIT));
+                assertMentions(e, t.address().path());
+                t.close(); // idempotent
+            }
+        }
+
+        @Test
+        @SuppressWarnings("try") // closes inside try-with-resources on purpose: close() is idempotent
+        void everyOperationOnAClosedTransportFailsWithTransportClosed() {
+            try (Transport receiver = open(); Transport t = open()) {
+                Address to = receiver.address();
+                t.close();
+
+                ByteBuf viaFuture = Unpooled.copiedBuffer("x", UTF_8);
+                assertFailsWith(TransportClosedException.class, t.send(to, viaFuture));
+                assertEquals(0, viaFuture.refCnt(), "a failed send releases its payload");
+
+                ByteBuf viaBlocking = Unpooled.copiedBuffer("x", UTF_8);
+                assertThrows(TransportClosedException.class, () -> t.send(to, viaBlocking, WAIT));
+                assertEquals(0, viaBlocking.refCnt(), "a failed blocking send releases its payload");
+
+                ByteBuf viaOffer = Unpooled.copiedBuffer("x", UTF_8);
+                assertEquals(OfferResult.CLOSED, t.offer(to, viaOffer));
+                assertEquals(1, viaOffer.refCnt(), "a refused offer leaves the payload with the caller");
+                viaOffer.release();
+
+                assertThrows(TransportClosedException.class, () -> t.poll(frame -> { }, 1));
+                assertThrows(TransportClosedException.class, () -> t.poll(frame -> { }, 1, WAIT));
+            }
+        }
+
+        @Test
+        @SuppressWarnings("try") // closes inside try-with-resources on purpose: close() is idempotent
+        void aReceiveWaitingWhenTheTransportClosesThrowsTransportClosed() throws Exception {
+            try (Transport t = open()) {
+                CompletableFuture<Frame> waiting = Background.call("receiver", () -> t.receive(Duration.ofSeconds(30)));
+
+                t.close();
+
+                assertFailsWith(TransportClosedException.class, waiting);
+            }
+        }
+
+        @Test
+        void closeReleasesReceivedFramesNobodyTook() throws Exception {
+            try (Transport a = open(); Transport b = open()) {
+                for (int i = 0; i < 10; i++) {
+                    a.send(b.address(), utf8("unread " + i)).get(WAIT.toSeconds(), SECONDS);
+                }
+                try (Frame first = receive(b)) {
+                    assertEquals("unread 0", first.payload().toString(UTF_8));
+                }
+                // The other nine are left in b's inbox: closing b must release them (the leak check verifies).
+            }
+        }
+    }
+
+    /** One call of an {@link org.stagecrew.transport.UndeliverableHandler}. */
+    record Undelivered(Address destination, int frames, TransportException cause) {
+    }
+
+    @Nested
+    class BackPressure {
+        private static final int FRAME = 4096;
+        /** Far above what inbox, socket buffers and watermarks can hold: reaching it means memory is unbounded. */
+        private static final int UNBOUNDED = 8192;
+
+        private Transport slowReceiver() {
+            return open(config().inboxCapacity(16, 64 * 1024));
+        }
+
+        /** Frames still queued when the test closes the sender are undeliverable by design: no warnings for them. */
+        private TransportConfig.Builder senderConfig() {
+            return config().writeBufferWaterMark(16 * 1024, 64 * 1024).undeliverableHandler((to, frames, cause) -> { });
+        }
+
+        private ByteBuf frame(long seq) {
+            return ByteBufAllocator.DEFAULT.directBuffer(FRAME).writeLong(seq).writeZero(FRAME - Long.BYTES);
+        }
+
+        /** Sends blocking until a send times out; returns how many frames went before. */
+        private int sendUntilTimeout(Transport sender, Address to, Duration timeout) {
+            for (int seq = 0; seq < UNBOUNDED; seq++) {
+                long start = System.nanoTime();
+                try {
+                    sender.send(to, frame(seq), timeout);
+                } catch (TransportTimeoutException e) {
+                    Duration waited = Duration.ofNanos(System.nanoTime() - start);
+                    assertTrue(waited.compareTo(timeout.minusMillis(50)) >= 0, "gave up early, after " + waited);
+                    assertTrue(waited.compareTo(timeout.plus(WAIT)) < 0, "overran the timeout: " + waited);
+                    assertMentions(e, to.path());
+                    return seq;
+                }
+            }
+            return fail(UNBOUNDED + " frames of " + FRAME + " bytes went to a receiver that does not read:"
+                    + " memory is not bounded");
+        }
+
+        @Test
+        void aBlockingSendTimesOutWhileTheReceiverDoesNotRead() {
+            try (Transport receiver = slowReceiver(); Transport sender = open(senderConfig())) {
+                int sent = sendUntilTimeout(sender, receiver.address(), Duration.ofMillis(500));
+
+                assertTrue(sent > 0, "not even one frame went out");
+            }
+        }
+
+        @Test
+        void anOfferIsBackPressuredLeavesTheBufferWithTheCallerAndIsAcceptedAgainOnceTheReceiverReads() {
+            try (Transport receiver = slowReceiver(); Transport sender = open(senderConfig())) {
+                Address to = receiver.address();
+                int accepted = 0;
+                while (true) {
+                    ByteBuf payload = frame(accepted);
+                    OfferResult result = sender.offer(to, payload);
+                    if (result == OfferResult.BACK_PRESSURED) {
+                        assertEquals(1, payload.refCnt(), "a back-pressured offer leaves the payload with the caller");
+                        payload.release();
+                        break;
+                    }
+                    assertEquals(OfferResult.ACCEPTED, result);
+                    assertTrue(++accepted < UNBOUNDED, "offers never reported back-pressure: memory is not bounded");
+                }
+
+                long[] next = {0};
+                long[] outOfOrder = {0};
+                while (next[0] < accepted) {
+                    int handled = receiver.poll(frame -> {
+                        if (frame.payload().getLong(frame.payload().readerIndex()) != next[0]++) {
+                            outOfOrder[0]++;
+                        }
+                    }, 64, WAIT);
+                    assertTrue(handled > 0, "no frame within " + WAIT + " after " + next[0] + " of " + accepted);
+                }
+                assertEquals(0, outOfOrder[0], "frames out of order");
+
+                int seq = accepted;
+                Await.until("the sender accepts offers again", WAIT, () -> {
+                    ByteBuf payload = frame(seq);
+                    if (sender.offer(to, payload) == OfferResult.ACCEPTED) {
+                        return true;
+                    }
+                    payload.release();
+                    return false;
+                });
+                try (Frame last = receive(receiver)) {
+                    assertEquals(seq, last.payload().getLong(last.payload().readerIndex()), "nothing was dropped");
+                }
+            }
+        }
+
+        @Test
+        void aFutureSendFailsAtOnceWithBackPressure() {
+            try (Transport receiver = slowReceiver(); Transport sender = open(senderConfig())) {
+                sendUntilTimeout(sender, receiver.address(), Duration.ofMillis(200));
+
+                ByteBuf payload = frame(-1);
+                assertFailsWith(BackPressureException.class, sender.send(receiver.address(), payload));
+                assertEquals(0, payload.refCnt(), "the transport releases a payload it refuses");
+            }
+        }
+
+        @Test
+        @SuppressWarnings("try") // closes inside try-with-resources on purpose: close() is idempotent
+        void closingABlockedSenderFailsPendingAndLaterSends() throws Exception {
+            BlockingQueue<Undelivered> undelivered = new LinkedBlockingQueue<>();
+            try (Transport receiver = slowReceiver();
+                    Transport sender = open(senderConfig().undeliverableHandler(
+                            (to, frames, cause) -> undelivered.add(new Undelivered(to, frames, cause))))) {
+                Address to = receiver.address();
+                sendUntilTimeout(sender, to, Duration.ofMillis(200));
+
+                sender.close();
+
+                Undelivered report = undelivered.poll(WAIT.toSeconds(), SECONDS);
+                assertNotNull(report, "queued frames failed by close() must reach the undeliverable handler");
+                assertEquals(to, report.destination());
+                assertTrue(report.frames() > 0, "frames reported: " + report.frames());
+                assertInstanceOf(TransportClosedException.class, report.cause());
+                assertThrows(TransportClosedException.class, () -> sender.send(to, frame(-1), WAIT));
+                assertFailsWith(TransportClosedException.class, sender.send(to, frame(-2)));
+                ByteBuf refused = frame(-3);
+                assertEquals(OfferResult.CLOSED, sender.offer(to, refused));
+                refused.release();
+            }
+        }
+    }
+}
