@@ -46,6 +46,7 @@ public final class TransportConfig {
     private final String fileName;
     private final String fileNamePrefix;
     private final IoMode ioMode;
+    private final boolean abstractNamespace;
     private final int maxFrameLength;
     private final int writeBufferLowWaterMark;
     private final int writeBufferHighWaterMark;
@@ -61,6 +62,7 @@ public final class TransportConfig {
         this.fileName = b.fileName;
         this.fileNamePrefix = b.fileNamePrefix;
         this.ioMode = b.ioMode;
+        this.abstractNamespace = b.abstractNamespace;
         this.maxFrameLength = b.maxFrameLength;
         this.writeBufferLowWaterMark = b.writeBufferLowWaterMark;
         this.writeBufferHighWaterMark = b.writeBufferHighWaterMark;
@@ -89,6 +91,7 @@ public final class TransportConfig {
         b.fileName = fileName;
         b.fileNamePrefix = fileNamePrefix;
         b.ioMode = ioMode;
+        b.abstractNamespace = abstractNamespace;
         b.maxFrameLength = maxFrameLength;
         b.writeBufferLowWaterMark = writeBufferLowWaterMark;
         b.writeBufferHighWaterMark = writeBufferHighWaterMark;
@@ -134,6 +137,15 @@ public final class TransportConfig {
     /** How socket I/O is done. Default {@link IoMode#AUTO}. */
     public IoMode ioMode() {
         return ioMode;
+    }
+
+    /**
+     * Whether the transport binds a Linux abstract-namespace name ({@code @<fileName or generated
+     * name>}, no file, {@link #socketDirectory()} unused) instead of a socket file. Default false.
+     * Only EPOLL, IO_URING and LOCAL support it.
+     */
+    public boolean usesAbstractNamespace() {
+        return abstractNamespace;
     }
 
     /** Largest payload, in bytes, that this transport sends or accepts. Default 16 MiB. */
@@ -184,7 +196,8 @@ public final class TransportConfig {
     @Override
     public String toString() {
         return "TransportConfig{socketDirectory=" + socketDirectory + ", fileName=" + fileName
-                + ", fileNamePrefix=" + fileNamePrefix + ", ioMode=" + ioMode + ", maxFrameLength=" + maxFrameLength
+                + ", fileNamePrefix=" + fileNamePrefix + ", ioMode=" + ioMode + ", abstractNamespace=" + abstractNamespace
+                + ", maxFrameLength=" + maxFrameLength
                 + ", writeBufferWaterMark=" + writeBufferLowWaterMark + ".." + writeBufferHighWaterMark
                 + ", inboxCapacityFrames=" + inboxCapacityFrames + ", inboxCapacityBytes=" + inboxCapacityBytes
                 + ", connectTimeout=" + connectTimeout + ", helloTimeout=" + helloTimeout
@@ -197,6 +210,7 @@ public final class TransportConfig {
         private String fileName;
         private String fileNamePrefix = DEFAULT_FILE_NAME_PREFIX;
         private IoMode ioMode = IoMode.AUTO;
+        private boolean abstractNamespace;
         private int maxFrameLength = DEFAULT_MAX_FRAME_LENGTH;
         private int writeBufferLowWaterMark = DEFAULT_WRITE_BUFFER_LOW_WATER_MARK;
         private int writeBufferHighWaterMark = DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK;
@@ -231,6 +245,12 @@ public final class TransportConfig {
         /** Sets the I/O mode. */
         public Builder ioMode(IoMode ioMode) {
             this.ioMode = ioMode;
+            return this;
+        }
+
+        /** Binds a Linux abstract-namespace name instead of a socket file (see {@link TransportConfig#usesAbstractNamespace()}). */
+        public Builder useAbstractNamespace(boolean abstractNamespace) {
+            this.abstractNamespace = abstractNamespace;
             return this;
         }
 

@@ -20,11 +20,16 @@ final class Failures {
     private Failures() {
     }
 
-    static TransportException connectFailed(Address destination, Throwable cause) {
+    static TransportException connectFailed(Address destination, boolean fileBacked, Throwable cause) {
         if (cause instanceof TransportException) {
             return (TransportException) cause;
         }
-        if (!Files.exists(destination.toPath(), LinkOption.NOFOLLOW_LINKS)) {
+        if (!fileBacked && (cause instanceof ConnectException || mentions(cause, "refused"))) {
+            // No file to look at: for an abstract or in-JVM name, refused means nobody is bound to it.
+            return new UnknownAddressException("send to " + destination + " failed: no listener is bound to that name;"
+                    + " the destination has not started, has closed, or the address is wrong", cause);
+        }
+        if (fileBacked && !Files.exists(destination.toPath(), LinkOption.NOFOLLOW_LINKS)) {
             return new UnknownAddressException("send to " + destination
                     + " failed: no socket file exists at that path; the destination has not started, has closed,"
                     + " or the address is wrong", cause);

@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -14,24 +13,35 @@ import org.stagecrew.transport.Address;
 
 /**
  * The listening side of the hello exchange: reads the connector's hello, answers with a notice, and
- * on acceptance replaces itself with a {@link FrameBatchDecoder} for the sender's address (bytes
- * that arrived behind the hello pass on to it). A hello that is malformed, of another version, or
+ * on acceptance hands the channel on to an {@link AcceptAction}, which replaces this handler (bytes
+ * that arrived behind the hello pass on to the handler that follows it). A hello that is malformed, of another version, or
  * not complete within the hello timeout gets a rejecting notice and the connection is closed.
  * Confined to the channel's event loop.
  */
 final class HelloHandler extends ByteToMessageDecoder {
     private static final Logger LOG = LoggerFactory.getLogger(HelloHandler.class);
 
+    /** What to do with a connection whose hello was accepted; must remove or replace {@code ctx.handler()}. */
+    interface AcceptAction {
+        void accepted(ChannelHandlerContext ctx, Address sender);
+    }
+
     private final Address receiver;
-    private final Inbox inbox;
+    private final AcceptAction onAccepted;
     private final int maxFrameLength;
     private final long helloTimeoutNanos;
     private ScheduledFuture<?> timeout;
     private boolean done;
 
-    HelloHandler(Address receiver, Inbox inbox, int maxFrameLength, long helloTimeoutNanos) {
+    /** The listening side of a {@link org.stagecrew.transport.Transport}: frames go to {@code inbox} in batches. */
+    static HelloHandler forInbox(Address receiver, Inbox inbox, int maxFrameLength, long helloTimeoutNanos) {
+        return new HelloHandler(receiver, (ctx, sender) -> ctx.pipeline().replace(ctx.handler(), "frames",
+                new FrameBatchDecoder(receiver, sender, inbox, maxFrameLength)), maxFrameLength, helloTimeoutNanos);
+    }
+
+    HelloHandler(Address receiver, AcceptAction onAccepted, int maxFrameLength, long helloTimeoutNanos) {
         this.receiver = receiver;
-        this.inbox = inbox;
+        this.onAccepted = onAccepted;
         this.maxFrameLength = maxFrameLength;
         this.helloTimeoutNanos = helloTimeoutNanos;
     }
@@ -84,11 +94,10 @@ final class HelloHandler extends ByteToMessageDecoder {
         if (in.readableBytes() < Protocol.HELLO_HEADER_LENGTH + addressLength) {
             return;
         }
-        String path = in.toString(start + Protocol.HELLO_HEADER_LENGTH, addressLength, StandardCharsets.UTF_8);
-        in.skipBytes(Protocol.HELLO_HEADER_LENGTH + addressLength);
         Address sender;
         try {
-            sender = Address.of(path);
+            sender = Protocol.decodeAddress(in, start + Protocol.HELLO_HEADER_LENGTH, addressLength);
+            in.skipBytes(Protocol.HELLO_HEADER_LENGTH + addressLength);
         } catch (IllegalArgumentException e) {
             reject(ctx, Protocol.MALFORMED_HELLO, "invalid sender address: " + e.getMessage());
             in.skipBytes(in.readableBytes());
@@ -96,7 +105,7 @@ final class HelloHandler extends ByteToMessageDecoder {
         }
         done = true;
         ctx.writeAndFlush(Protocol.encodeAccept(ctx.alloc(), maxFrameLength), ctx.voidPromise());
-        ctx.pipeline().replace(this, "frames", new FrameBatchDecoder(receiver, sender, inbox, maxFrameLength));
+        onAccepted.accepted(ctx, sender);
     }
 
     private void reject(ChannelHandlerContext ctx, int code, String reason) {

@@ -7,19 +7,35 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.kqueue.KQueue;
+import io.netty.channel.kqueue.KQueueDomainSocketChannel;
+import io.netty.channel.kqueue.KQueueIoHandler;
+import io.netty.channel.kqueue.KQueueServerDomainSocketChannel;
+import io.netty.channel.local.LocalAddress;
+import io.netty.channel.local.LocalChannel;
+import io.netty.channel.local.LocalIoHandler;
+import io.netty.channel.local.LocalServerChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringDomainSocketChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerDomainSocketChannel;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
+import java.util.Locale;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.TransportException;
 
-/** What Netty needs for one concrete {@link IoMode}: the I/O handler, channel types and socket address. */
+/**
+ * What Netty needs for one concrete {@link IoMode}: the I/O handler, the channel types and the
+ * socket address of an {@link Address}. Whether a native mode can run is probed once, by Netty.
+ */
 enum IoBackend {
-    EPOLL(IoMode.EPOLL) {
+    EPOLL(IoMode.EPOLL, true) {
         @Override
         IoHandlerFactory newIoHandlerFactory() {
             return EpollIoHandler.newFactory();
@@ -36,16 +52,53 @@ enum IoBackend {
         }
 
         @Override
-        SocketAddress socketAddress(Address address) {
-            return new DomainSocketAddress(address.path());
+        Throwable probe() {
+            return IS_LINUX ? Epoll.unavailabilityCause() : notOn("epoll exists only on Linux");
+        }
+    },
+    KQUEUE(IoMode.KQUEUE, false) {
+        @Override
+        IoHandlerFactory newIoHandlerFactory() {
+            return KQueueIoHandler.newFactory();
         }
 
         @Override
-        Throwable unavailabilityCause() {
-            return Epoll.unavailabilityCause();
+        Class<? extends ServerChannel> serverChannelType() {
+            return KQueueServerDomainSocketChannel.class;
+        }
+
+        @Override
+        Class<? extends Channel> channelType() {
+            return KQueueDomainSocketChannel.class;
+        }
+
+        @Override
+        Throwable probe() {
+            return IS_BSD ? KQueue.unavailabilityCause() : notOn("kqueue exists only on macOS and the BSDs");
         }
     },
-    NIO(IoMode.NIO) {
+    IO_URING(IoMode.IO_URING, true) {
+        @Override
+        IoHandlerFactory newIoHandlerFactory() {
+            return IoUringIoHandler.newFactory();
+        }
+
+        @Override
+        Class<? extends ServerChannel> serverChannelType() {
+            return IoUringServerDomainSocketChannel.class;
+        }
+
+        @Override
+        Class<? extends Channel> channelType() {
+            return IoUringDomainSocketChannel.class;
+        }
+
+        @Override
+        Throwable probe() {
+            return IS_LINUX ? IoUring.unavailabilityCause() : notOn("io_uring exists only on Linux");
+        }
+    },
+    NIO(IoMode.NIO, false) {
         @Override
         IoHandlerFactory newIoHandlerFactory() {
             return NioIoHandler.newFactory();
@@ -63,19 +116,57 @@ enum IoBackend {
 
         @Override
         SocketAddress socketAddress(Address address) {
+            if (address.isAbstract()) {
+                throw new TransportException("IoMode.NIO cannot use the abstract socket name " + address
+                        + ": the JDK's Unix Domain Sockets support socket files only; use IoMode.EPOLL or IoMode.IO_URING");
+            }
             return UnixDomainSocketAddress.of(address.path());
         }
 
         @Override
-        Throwable unavailabilityCause() {
-            return null; // JDK 16+ always has Unix Domain Sockets; this library requires 17
+        Throwable probe() {
+            return null; // JDK 16+ always has Unix Domain Sockets, and this library requires 17
+        }
+    },
+    LOCAL(IoMode.LOCAL, true) {
+        @Override
+        IoHandlerFactory newIoHandlerFactory() {
+            return LocalIoHandler.newFactory();
+        }
+
+        @Override
+        Class<? extends ServerChannel> serverChannelType() {
+            return LocalServerChannel.class;
+        }
+
+        @Override
+        Class<? extends Channel> channelType() {
+            return LocalChannel.class;
+        }
+
+        @Override
+        SocketAddress socketAddress(Address address) {
+            return new LocalAddress(address.toString());
+        }
+
+        @Override
+        Throwable probe() {
+            return null;
         }
     };
 
-    private final IoMode mode;
+    private static final String OS = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+    private static final boolean IS_LINUX = OS.contains("linux");
+    private static final boolean IS_BSD = OS.contains("mac") || OS.contains("darwin") || OS.contains("bsd");
 
-    IoBackend(IoMode mode) {
+    private final IoMode mode;
+    private final boolean supportsAbstractNames;
+    private volatile Throwable unavailabilityCause;
+    private volatile boolean probed;
+
+    IoBackend(IoMode mode, boolean supportsAbstractNames) {
         this.mode = mode;
+        this.supportsAbstractNames = supportsAbstractNames;
     }
 
     IoMode mode() {
@@ -88,10 +179,33 @@ enum IoBackend {
 
     abstract Class<? extends Channel> channelType();
 
-    abstract SocketAddress socketAddress(Address address);
+    /** Why this backend cannot run here, or null; computed by {@link #unavailabilityCause()} once. */
+    abstract Throwable probe();
+
+    /**
+     * The socket address Netty binds or connects to for {@code address}.
+     *
+     * @throws TransportException if this mode cannot use an abstract-namespace address
+     */
+    SocketAddress socketAddress(Address address) {
+        if (address.isAbstract()) {
+            if (!supportsAbstractNames) {
+                throw new TransportException("IoMode." + mode + " cannot use the abstract socket name " + address
+                        + ": abstract names exist only on Linux; use IoMode.EPOLL or IoMode.IO_URING");
+            }
+            return new DomainSocketAddress("\0" + address.path());
+        }
+        return new DomainSocketAddress(address.path());
+    }
 
     /** Why this backend cannot run here, or {@code null} if it can. */
-    abstract Throwable unavailabilityCause();
+    Throwable unavailabilityCause() {
+        if (!probed) {
+            unavailabilityCause = probe();
+            probed = true;
+        }
+        return unavailabilityCause;
+    }
 
     boolean isAvailable() {
         return unavailabilityCause() == null;
@@ -103,25 +217,57 @@ enum IoBackend {
      * @throws TransportException if a forced mode is unavailable, with its reason chained
      */
     static IoBackend forMode(IoMode mode) {
+        return forModeUnchecked(mode).ensureAvailable();
+    }
+
+    /** The backend of a concrete mode, available or not; AUTO resolves as {@link #forMode} does. */
+    static IoBackend forModeUnchecked(IoMode mode) {
         switch (mode) {
             case AUTO:
-                return EPOLL.isAvailable() ? EPOLL : NIO;
+                return auto();
             case EPOLL:
-                return EPOLL.ensureAvailable();
+                return EPOLL;
+            case KQUEUE:
+                return KQUEUE;
+            case IO_URING:
+                return IO_URING;
             case NIO:
-                return NIO.ensureAvailable();
+                return NIO;
+            case LOCAL:
+                return LOCAL;
             default:
                 throw new IllegalArgumentException("unknown IoMode: " + mode);
         }
+    }
+
+    private static IoBackend auto() {
+        if (IS_LINUX && EPOLL.isAvailable()) {
+            return EPOLL;
+        }
+        if (IS_BSD && KQUEUE.isAvailable()) {
+            return KQUEUE;
+        }
+        return NIO;
     }
 
     private IoBackend ensureAvailable() {
         Throwable cause = unavailabilityCause();
         if (cause != null) {
             throw new TransportException("IoMode." + mode + " is not available on " + System.getProperty("os.name")
-                    + "/" + System.getProperty("os.arch") + ": " + cause.getMessage()
-                    + "; use IoMode.AUTO or IoMode.NIO", cause);
+                    + "/" + System.getProperty("os.arch") + ": " + describe(cause) + "; use IoMode.AUTO or IoMode.NIO", cause);
         }
         return this;
+    }
+
+    static String describe(Throwable cause) {
+        Throwable root = cause;
+        while (root.getMessage() == null && root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getMessage() != null ? root.getMessage() : root.toString();
+    }
+
+    private static Throwable notOn(String what) {
+        return new UnsupportedOperationException(what + ", and this is " + System.getProperty("os.name"));
     }
 }

@@ -54,6 +54,7 @@ final class NettyTransport implements Transport {
     private final TransportConfig config;
     private final IoBackend backend;
     private final Address address;
+    /** The socket file to unlink on close, or null for LOCAL mode and abstract names. */
     private final Path socketFile;
     private final EventLoopGroup group;
     private final Bootstrap clientTemplate;
@@ -69,7 +70,7 @@ final class NettyTransport implements Transport {
         this.config = config;
         this.backend = backend;
         this.address = address;
-        this.socketFile = address.toPath();
+        this.socketFile = backend.mode().usesSocketFiles() && !address.isAbstract() ? address.toPath() : null;
         this.group = group;
         this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes());
         this.consumer = new FrameConsumer(this, inbox);
@@ -90,9 +91,13 @@ final class NettyTransport implements Transport {
         IoBackend backend = IoBackend.forMode(config.ioMode());
         Path directory = config.socketDirectory().toAbsolutePath().normalize();
         String name = config.fileName() != null ? config.fileName() : SocketFiles.uniqueName(config.fileNamePrefix());
-        Address address = Address.of(directory.resolve(name)); // checks sun_path before touching the disk
-        SocketFiles.prepareDirectory(directory);
-        SocketFiles.clearStale(address.toPath());
+        // Address checks sun_path, and socketAddress an abstract name against the mode, before touching the disk.
+        Address address = config.usesAbstractNamespace() ? Address.abstractName(name) : Address.of(directory.resolve(name));
+        backend.socketAddress(address);
+        if (backend.mode().usesSocketFiles() && !address.isAbstract()) {
+            SocketFiles.prepareDirectory(directory);
+            SocketFiles.clearStale(address.toPath());
+        }
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(config.ioThreads(),
                 new DefaultThreadFactory("stagecrew-io-" + name, true), backend.newIoHandlerFactory());
         NettyTransport transport = new NettyTransport(config, backend, address, group);
@@ -119,7 +124,7 @@ final class NettyTransport implements Transport {
                     protected void initChannel(Channel ch) {
                         inbound.add(ch);
                         ch.closeFuture().addListener(f -> inbound.remove(ch));
-                        ch.pipeline().addLast("hello", new HelloHandler(address, inbox, config.maxFrameLength(),
+                        ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.maxFrameLength(),
                                 config.helloTimeout().toNanos()));
                     }
                 });
@@ -132,8 +137,10 @@ final class NettyTransport implements Transport {
             throw Failures.bindFailed(address, bound.cause());
         }
         serverChannel = bound.channel();
-        SocketFiles.restrictPermissions(socketFile);
-        SocketFiles.unlinkOnExit(socketFile);
+        if (socketFile != null) {
+            SocketFiles.restrictPermissions(socketFile);
+            SocketFiles.unlinkOnExit(socketFile);
+        }
     }
 
     @Override
@@ -277,7 +284,9 @@ final class NettyTransport implements Transport {
                 closed.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
             }
         }
-        SocketFiles.unlink(socketFile);
+        if (socketFile != null) {
+            SocketFiles.unlink(socketFile);
+        }
         closeInbound(onOwnLoop);
         for (OutboundConnection connection : connections.values()) {
             sweepAfterClose(connection);
@@ -325,8 +334,13 @@ final class NettyTransport implements Transport {
 
     ChannelFuture connect(Address destination, EventLoop loop, OutboundConnection connection) {
         return clientTemplate.clone(loop)
-                .handler(new NoticeDecoder(connection, address))
+                .handler(new NoticeDecoder(connection, address, destination))
                 .connect(backend.socketAddress(destination));
+    }
+
+    /** Whether {@code destination} is a socket file in this transport's mode (not LOCAL, not abstract). */
+    boolean usesFiles(Address destination) {
+        return backend.mode().usesSocketFiles() && !destination.isAbstract();
     }
 
     void forget(OutboundConnection connection) {

@@ -6,22 +6,39 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.PeerRejectedException;
 import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportException;
 
 /**
  * The connecting side of the hello exchange: sends our hello when the channel becomes active and
- * reports the listener's notices, the answer and any last word before it closes, to the
- * {@link OutboundConnection}. Confined to the channel's event loop.
+ * reports the listener's notices (the answer, and any last word before it closes) to a
+ * {@link Listener}. Confined to the channel's event loop.
  */
 final class NoticeDecoder extends ByteToMessageDecoder {
-    private final OutboundConnection connection;
-    private final Address self;
 
-    NoticeDecoder(OutboundConnection connection, Address self) {
-        this.connection = connection;
+    /** Told what the listener answered; every method runs on the channel's event loop. */
+    interface Listener {
+        /** The listener accepted the hello and takes payloads up to {@code peerMaxFrameLength}. */
+        void onAccepted(ChannelHandlerContext ctx, long peerMaxFrameLength);
+
+        /** The connection failed: rejected, closed, or the peer broke the protocol. First cause wins. */
+        void onFailure(ChannelHandlerContext ctx, TransportException cause);
+
+        /** The channel's writability changed. */
+        default void onWritabilityChanged(ChannelHandlerContext ctx) {
+        }
+    }
+
+    private final Listener listener;
+    private final Address self;
+    private final Address peer;
+
+    NoticeDecoder(Listener listener, Address self, Address peer) {
+        this.listener = listener;
         this.self = self;
+        this.peer = peer;
     }
 
     @Override
@@ -37,7 +54,7 @@ final class NoticeDecoder extends ByteToMessageDecoder {
             int magic = in.getInt(start);
             if (magic != Protocol.MAGIC) {
                 in.skipBytes(in.readableBytes());
-                connection.onFailure(new ProtocolException("connect to " + connection.destination()
+                listener.onFailure(ctx, new ProtocolException("connect to " + peer
                         + " failed: the listener is not a stagecrew transport (answered magic "
                         + String.format("0x%08x", magic) + ")"));
                 return;
@@ -45,38 +62,45 @@ final class NoticeDecoder extends ByteToMessageDecoder {
             if (in.readableBytes() < Protocol.NOTICE_HEADER_LENGTH) {
                 return;
             }
-            int reasonLength = in.getUnsignedShort(start + Protocol.NOTICE_REASON_LENGTH_OFFSET);
-            if (in.readableBytes() < Protocol.NOTICE_HEADER_LENGTH + reasonLength) {
+            int detailLength = in.getUnsignedShort(start + Protocol.NOTICE_REASON_LENGTH_OFFSET);
+            if (in.readableBytes() < Protocol.NOTICE_HEADER_LENGTH + detailLength) {
                 return;
             }
             int code = in.getUnsignedByte(start + Protocol.NOTICE_CODE_OFFSET);
             int detail = start + Protocol.NOTICE_HEADER_LENGTH;
             if (code == Protocol.ACCEPTED) {
                 // A peer that does not state its maximum gets frames up to any length.
-                connection.onAccepted(reasonLength >= Protocol.ACCEPT_DETAIL_LENGTH ? in.getUnsignedInt(detail) : Long.MAX_VALUE);
+                listener.onAccepted(ctx, detailLength >= Protocol.ACCEPT_DETAIL_LENGTH ? in.getUnsignedInt(detail) : Long.MAX_VALUE);
             } else {
-                connection.onRejected(code, in.toString(detail, reasonLength, StandardCharsets.UTF_8));
+                listener.onFailure(ctx, rejection(code, in.toString(detail, detailLength, StandardCharsets.UTF_8)));
             }
-            in.skipBytes(Protocol.NOTICE_HEADER_LENGTH + reasonLength);
+            in.skipBytes(Protocol.NOTICE_HEADER_LENGTH + detailLength);
         }
+    }
+
+    private TransportException rejection(int code, String reason) {
+        if (code == Protocol.SHUTTING_DOWN) {
+            return new TransportClosedException("send to " + peer + " failed: the destination is closing (" + reason + ")");
+        }
+        return new PeerRejectedException(peer, code, Protocol.codeName(code) + ": " + reason);
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-        connection.onWritabilityChanged();
+        listener.onWritabilityChanged(ctx);
         super.channelWritabilityChanged(ctx);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        connection.onFailure(new TransportClosedException("send to " + connection.destination()
-                + " failed: the connection was closed by the peer"));
+        listener.onFailure(ctx, new TransportClosedException("send to " + peer + " failed: the connection was closed by the peer"));
         super.channelInactive(ctx);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        connection.onFailure(new TransportException("send to " + connection.destination() + " failed: " + cause, cause));
+        listener.onFailure(ctx, cause instanceof TransportException ? (TransportException) cause
+                : new TransportException("send to " + peer + " failed: " + cause, cause));
         ctx.close();
     }
 }

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.util.internal.PlatformDependent;
@@ -17,7 +18,6 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.FrameTooLargeException;
-import org.stagecrew.transport.PeerRejectedException;
 import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportException;
@@ -44,7 +44,7 @@ import org.stagecrew.transport.TransportTimeoutException;
  * the typed cause and removes this object from the transport's cache, so the next send connects
  * afresh.
  */
-final class OutboundConnection implements Runnable {
+final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     static final int CHUNK_SIZE = 256 * 1024;
     static final int MIN_CHUNK_SIZE = 4 * 1024;
     static final int ZERO_COPY_THRESHOLD = 32 * 1024;
@@ -109,7 +109,7 @@ final class OutboundConnection implements Runnable {
 
     private void onConnected(ChannelFuture future) {
         if (!future.isSuccess()) {
-            onFailure(Failures.connectFailed(destination, future.cause()));
+            onFailure(Failures.connectFailed(destination, transport.usesFiles(destination), future.cause()));
             return;
         }
         channel = future.channel();
@@ -119,7 +119,8 @@ final class OutboundConnection implements Runnable {
     }
 
     /** The listener accepted our hello and stated the longest payload it takes. */
-    void onAccepted(long peerMaxFrameLength) {
+    @Override
+    public void onAccepted(ChannelHandlerContext ctx, long peerMaxFrameLength) {
         if (failure != null) {
             return;
         }
@@ -133,18 +134,13 @@ final class OutboundConnection implements Runnable {
         run();
     }
 
-    /** The listener rejected our hello, or gave its last word before closing the connection. */
-    void onRejected(int code, String reason) {
-        if (code == Protocol.SHUTTING_DOWN) {
-            onFailure(new TransportClosedException("send to " + destination + " failed: the destination is closing ("
-                    + reason + ")"));
-        } else {
-            onFailure(new PeerRejectedException(destination, code, Protocol.codeName(code) + ": " + reason));
-        }
+    @Override
+    public void onFailure(ChannelHandlerContext ctx, TransportException cause) {
+        onFailure(cause);
     }
 
-    /** Called by the pipeline when the channel's writability changes. */
-    void onWritabilityChanged() {
+    @Override
+    public void onWritabilityChanged(ChannelHandlerContext ctx) {
         if (accepted && !draining && channel.isWritable()) {
             run();
         }

@@ -18,6 +18,7 @@ import org.stagecrew.transport.Address;
  * +---------------+-------+---------------+---------------------------+
  * | magic "SCRW"  | ver=1 | address len N | sender address, N bytes   |
  * | 53 43 52 57   | u8    | u16           | UTF-8, 1 &lt;= N &lt;= 1024     |
+ * (an address that starts with a NUL byte is a Linux abstract-namespace name, as in sun_path)
  * +---------------+-------+---------------+---------------------------+
  *
  * Notice (listener to connector): the answer to the hello, and optionally one last word before the
@@ -72,9 +73,25 @@ final class Protocol {
 
     static ByteBuf encodeHello(ByteBufAllocator alloc, Address sender) {
         byte[] address = sender.path().getBytes(StandardCharsets.UTF_8);
-        ByteBuf buf = alloc.directBuffer(HELLO_HEADER_LENGTH + address.length);
-        buf.writeInt(MAGIC).writeByte(VERSION).writeShort(address.length).writeBytes(address);
-        return buf;
+        int length = address.length + (sender.isAbstract() ? 1 : 0);
+        ByteBuf buf = alloc.directBuffer(HELLO_HEADER_LENGTH + length);
+        buf.writeInt(MAGIC).writeByte(VERSION).writeShort(length);
+        if (sender.isAbstract()) {
+            buf.writeByte(0); // as in sun_path: a leading NUL marks an abstract name
+        }
+        return buf.writeBytes(address);
+    }
+
+    /**
+     * Reads the sender address of a hello.
+     *
+     * @throws IllegalArgumentException if it is not a valid path or abstract name
+     */
+    static Address decodeAddress(ByteBuf buf, int index, int length) {
+        if (length > 0 && buf.getByte(index) == 0) {
+            return Address.abstractName(buf.toString(index + 1, length - 1, StandardCharsets.UTF_8));
+        }
+        return Address.of(buf.toString(index, length, StandardCharsets.UTF_8));
     }
 
     static ByteBuf encodeAccept(ByteBufAllocator alloc, int maxFrameLength) {

@@ -20,7 +20,7 @@ class HelloHandlerTest {
 
     private final Inbox inbox = new Inbox(RECEIVER, 1000, Long.MAX_VALUE);
     private final EmbeddedChannel channel =
-            new EmbeddedChannel(new HelloHandler(RECEIVER, inbox, 1024, TimeUnit.SECONDS.toNanos(5)));
+            new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.SECONDS.toNanos(5)));
 
     @AfterEach
     void closeChannel() {
@@ -79,7 +79,7 @@ class HelloHandlerTest {
     @Test
     void aPeerThatNeverCompletesItsHelloIsCutOffAfterTheTimeout() {
         // A timeout far beyond the test's real duration, reached by moving the embedded clock.
-        EmbeddedChannel slow = new EmbeddedChannel(new HelloHandler(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1)));
+        EmbeddedChannel slow = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1)));
         slow.writeInbound(PooledByteBufAllocator.DEFAULT.buffer().writeInt(Protocol.MAGIC));
         assertTrue(slow.isActive(), "cut off before the timeout");
         slow.advanceTimeBy(61, TimeUnit.MINUTES);

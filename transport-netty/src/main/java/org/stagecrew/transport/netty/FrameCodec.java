@@ -1,0 +1,134 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.MessageToMessageEncoder;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.TransportException;
+
+/**
+ * The stagecrew wire protocol (see PROTOCOL.md) as handlers for a pipeline of your own, with or
+ * without a {@link org.stagecrew.transport.Transport}: a peer built from these talks to transports.
+ *
+ * <p>A listening pipeline: {@link #listenerHello}, then {@link #decoder}, then your handlers, which
+ * get one {@link ByteBuf} per frame (release it) after a {@link HelloReceived} user event that names
+ * the sender. A connecting pipeline: {@link #connectorHello} and {@link #encoder}; write one {@code
+ * ByteBuf} per frame. Frames may be written at once; a rejection fails the channel with a {@link
+ * org.stagecrew.transport.PeerRejectedException} through {@code exceptionCaught} and closes it, an
+ * acceptance fires {@link HelloAccepted}.
+ *
+ * <pre>{@code
+ * server.childHandler(new ChannelInitializer<Channel>() {
+ *     protected void initChannel(Channel ch) {
+ *         ch.pipeline().addLast(FrameCodec.listenerHello(self, maxFrameLength, Duration.ofSeconds(5)),
+ *                 FrameCodec.decoder(maxFrameLength), new MyFrameHandler());
+ *     }
+ * });
+ * }</pre>
+ */
+public final class FrameCodec {
+    private static final ChannelHandler ENCODER = new FrameEncoder();
+
+    private FrameCodec() {
+    }
+
+    /** Fired on a listening pipeline once a connector's hello is accepted. */
+    public record HelloReceived(Address sender) {
+    }
+
+    /** Fired on a connecting pipeline once the listener accepted our hello. */
+    public record HelloAccepted(Address listener, long maxFrameLength) {
+    }
+
+    /**
+     * Returns the (sharable) encoder that writes each outbound {@code ByteBuf} as one frame: a
+     * 4-byte length written before the payload, without copying it.
+     */
+    public static ChannelHandler encoder() {
+        return ENCODER;
+    }
+
+    /**
+     * Returns a new decoder that emits one {@code ByteBuf} payload per frame. A length above
+     * {@code maxFrameLength} fails the channel with Netty's {@code TooLongFrameException}.
+     */
+    public static ChannelHandler decoder(int maxFrameLength) {
+        checkMaxFrameLength(maxFrameLength);
+        return new LengthFieldBasedFrameDecoder(maxFrameLength + Protocol.LENGTH_FIELD_LENGTH, 0,
+                Protocol.LENGTH_FIELD_LENGTH, 0, Protocol.LENGTH_FIELD_LENGTH);
+    }
+
+    /**
+     * Returns a new handler for the listening side of the hello exchange. It answers the hello,
+     * rejecting a bad one with its reason, fires {@link HelloReceived} and removes itself.
+     *
+     * @param self the listening address, for log messages
+     * @param maxFrameLength the maximum payload this side accepts, announced to the connector
+     * @param helloTimeout time the connector has to complete its hello
+     */
+    public static ChannelHandler listenerHello(Address self, int maxFrameLength, Duration helloTimeout) {
+        Objects.requireNonNull(self, "self");
+        checkMaxFrameLength(maxFrameLength);
+        return new HelloHandler(self, (ctx, sender) -> {
+            ctx.fireUserEventTriggered(new HelloReceived(sender));
+            ctx.pipeline().remove(ctx.handler());
+        }, maxFrameLength, Objects.requireNonNull(helloTimeout, "helloTimeout").toNanos());
+    }
+
+    /**
+     * Returns a new handler for the connecting side: sends our hello when the channel becomes
+     * active, fires {@link HelloAccepted} on acceptance, and on rejection (or a closing notice)
+     * fires the {@link TransportException} through {@code exceptionCaught} and closes the channel.
+     *
+     * @param self our own listening address, which the listener will attribute our frames to
+     * @param listener the address we connect to, for messages
+     */
+    public static ChannelHandler connectorHello(Address self, Address listener) {
+        Objects.requireNonNull(self, "self");
+        Objects.requireNonNull(listener, "listener");
+        return new NoticeDecoder(new NoticeDecoder.Listener() {
+            private boolean failed;
+
+            @Override
+            public void onAccepted(ChannelHandlerContext ctx, long peerMaxFrameLength) {
+                ctx.fireUserEventTriggered(new HelloAccepted(listener, peerMaxFrameLength));
+            }
+
+            @Override
+            public void onFailure(ChannelHandlerContext ctx, TransportException cause) {
+                if (!failed && ctx.channel().isActive()) {
+                    failed = true;
+                    ctx.fireExceptionCaught(cause);
+                    ctx.close();
+                }
+            }
+        }, self, listener);
+    }
+
+    private static void checkMaxFrameLength(int maxFrameLength) {
+        if (maxFrameLength < 0 || maxFrameLength > TransportConfig.MAX_FRAME_LENGTH_LIMIT) {
+            throw new IllegalArgumentException("maxFrameLength must be between 0 and "
+                    + TransportConfig.MAX_FRAME_LENGTH_LIMIT + ", was: " + maxFrameLength);
+        }
+    }
+
+    /** Writes the length, then the caller's buffer itself: two buffers, no copy of the payload. */
+    @ChannelHandler.Sharable
+    private static final class FrameEncoder extends MessageToMessageEncoder<ByteBuf> {
+        FrameEncoder() {
+            super(ByteBuf.class);
+        }
+
+        @Override
+        protected void encode(ChannelHandlerContext ctx, ByteBuf payload, List<Object> out) {
+            out.add(ctx.alloc().directBuffer(Protocol.LENGTH_FIELD_LENGTH).writeInt(payload.readableBytes()));
+            out.add(payload.retain());
+        }
+    }
+}
