@@ -116,6 +116,20 @@ public interface Transport extends AutoCloseable {
      */
     int poll(FrameHandler handler, int limit, Duration timeout);
 
+    /**
+     * Sets the one listener that is run each time received frames are added to the inbox, so that a
+     * worker pool can schedule a consumer instead of polling (see the concurrency module). It runs
+     * on an event loop thread: it must return quickly, must not block and should not consume frames
+     * itself. {@code null} removes it. Frames that arrived before it was set do not trigger it.
+     */
+    void onFramesAvailable(Runnable listener);
+
+    /**
+     * Returns whether received frames are waiting to be consumed. A hint for schedulers: another
+     * consumer may take them first.
+     */
+    boolean hasFrames();
+
     /** Returns whether the transport is open. */
     boolean isOpen();
 

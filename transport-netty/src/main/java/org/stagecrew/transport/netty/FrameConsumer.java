@@ -28,6 +28,11 @@ final class FrameConsumer {
         this.inbox = inbox;
     }
 
+    /** Whether frames are waiting, in the inbox or in the batch at hand. */
+    boolean hasFrames() {
+        return inbox.frames() > 0;
+    }
+
     int poll(FrameHandler handler, int limit, Duration timeout) {
         if (limit <= 0) {
             throw new IllegalArgumentException("limit must be positive, was: " + limit);

@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.TransportClosedException;
 
@@ -19,6 +21,7 @@ import org.stagecrew.transport.TransportClosedException;
  * <p>Thread-safe. Locking is per batch, never per frame.
  */
 final class Inbox {
+    private static final Logger LOG = LoggerFactory.getLogger(Inbox.class);
     private final Address owner;
     private final int capacityFrames;
     private final long capacityBytes;
@@ -29,6 +32,7 @@ final class Inbox {
     private long frames;
     private long bytes;
     private boolean closed;
+    private volatile Runnable listener;
 
     Inbox(Address owner, int capacityFrames, long capacityBytes) {
         this.owner = owner;
@@ -56,6 +60,18 @@ final class Inbox {
         } finally {
             lock.unlock();
         }
+        Runnable available = listener;
+        if (available != null) {
+            try {
+                available.run();
+            } catch (RuntimeException e) {
+                LOG.warn("frames-available listener of {} threw; the frames stay in the inbox", owner, e);
+            }
+        }
+    }
+
+    void listener(Runnable listener) {
+        this.listener = listener;
     }
 
     /** Takes the next batch without waiting, or returns null. */

@@ -266,6 +266,16 @@ final class NettyTransport implements Transport {
     }
 
     @Override
+    public boolean hasFrames() {
+        return consumer.hasFrames();
+    }
+
+    @Override
+    public void onFramesAvailable(Runnable listener) {
+        inbox.listener(listener);
+    }
+
+    @Override
     public void close() {
         if (!open) {
             return;

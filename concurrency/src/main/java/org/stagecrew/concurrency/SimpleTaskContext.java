@@ -1,0 +1,66 @@
+package org.stagecrew.concurrency;
+
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Transport;
+
+/** The {@link TaskContext} of thread units and of the task inside a process unit. */
+final class SimpleTaskContext implements TaskContext {
+    private final String name;
+    private final Transport transport;
+    private final Address parent;
+    private final List<Address> peers;
+    private final List<String> arguments;
+    private final Logger logger;
+    private volatile boolean stopRequested;
+
+    SimpleTaskContext(String name, Transport transport, Address parent, List<Address> peers, List<String> arguments) {
+        this.name = name;
+        this.transport = transport;
+        this.parent = parent;
+        this.peers = List.copyOf(peers);
+        this.arguments = List.copyOf(arguments);
+        this.logger = LoggerFactory.getLogger("org.stagecrew.unit." + name);
+    }
+
+    void requestStop() {
+        stopRequested = true;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public Transport transport() {
+        return transport;
+    }
+
+    @Override
+    public Address parent() {
+        return parent;
+    }
+
+    @Override
+    public List<Address> peers() {
+        return peers;
+    }
+
+    @Override
+    public List<String> arguments() {
+        return arguments;
+    }
+
+    @Override
+    public Logger logger() {
+        return logger;
+    }
+
+    @Override
+    public boolean isStopRequested() {
+        return stopRequested;
+    }
+}

@@ -1,0 +1,155 @@
+package org.stagecrew.concurrency;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Transport;
+
+/**
+ * A unit that runs its task in a new thread named after it. The transport is opened by
+ * {@link #start()} on the caller's thread (so a bind failure is thrown there) and closed by the unit's
+ * thread when the task ends, on every path.
+ */
+final class ThreadUnit implements Concurrency {
+    private static final Logger LOG = LoggerFactory.getLogger(ThreadUnit.class);
+
+    private final UnitBuilder spec;
+    private final CountDownLatch ended = new CountDownLatch(1);
+    private volatile Thread thread;
+    private volatile SimpleTaskContext context;
+    private volatile Throwable failure;
+    private volatile boolean started;
+
+    ThreadUnit(UnitBuilder spec) {
+        this.spec = spec;
+    }
+
+    @Override
+    public String name() {
+        return spec.name;
+    }
+
+    @Override
+    public synchronized Concurrency start() {
+        if (started) {
+            throw new IllegalStateException("unit " + spec.name + " was already started");
+        }
+        started = true;
+        Transport transport;
+        try {
+            transport = Transport.open(spec.transportConfig);
+        } catch (RuntimeException e) {
+            ended.countDown();
+            failure = e;
+            throw new UnitException("unit " + spec.name + " could not open its transport: " + e.getMessage(), e);
+        }
+        context = new SimpleTaskContext(spec.name, transport, spec.parent, spec.peers, spec.arguments);
+        thread = new Thread(this::runTask, spec.name);
+        thread.start();
+        return this;
+    }
+
+    private void runTask() {
+        SimpleTaskContext ctx = context;
+        try {
+            spec.task.run(ctx);
+        } catch (Throwable t) {
+            failure = t;
+            if (!ctx.isStopRequested()) {
+                LOG.warn("unit {} failed", spec.name, t);
+            }
+        } finally {
+            try {
+                ctx.transport().close();
+            } catch (RuntimeException e) {
+                LOG.warn("unit {} could not close its transport {}", spec.name, ctx.transport().address(), e);
+            }
+            ended.countDown();
+        }
+    }
+
+    @Override
+    public Address address() {
+        SimpleTaskContext ctx = context;
+        if (ctx == null) {
+            throw new IllegalStateException("unit " + spec.name + " has not been started");
+        }
+        return ctx.transport().address();
+    }
+
+    @Override
+    public boolean join(Duration timeout) {
+        try {
+            return ended.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ended.getCount() == 0;
+        }
+    }
+
+    @Override
+    public boolean isAlive() {
+        return started && ended.getCount() > 0;
+    }
+
+    @Override
+    public boolean stop(Duration timeout) {
+        SimpleTaskContext ctx = context;
+        if (ctx == null || !isAlive()) {
+            return true;
+        }
+        ctx.requestStop();
+        thread.interrupt();
+        if (join(timeout)) {
+            return true;
+        }
+        LOG.warn("unit {} did not stop within {} ms; closing its transport", spec.name, timeout.toMillis());
+        kill();
+        return false;
+    }
+
+    @Override
+    public void kill() {
+        SimpleTaskContext ctx = context;
+        if (ctx == null) {
+            return;
+        }
+        ctx.requestStop();
+        ctx.transport().close();
+        thread.interrupt();
+    }
+
+    @Override
+    public OptionalInt exitCode() {
+        if (!started || ended.getCount() > 0) {
+            return OptionalInt.empty();
+        }
+        return OptionalInt.of(failure == null ? 0 : 1);
+    }
+
+    @Override
+    public Optional<Throwable> failure() {
+        return ended.getCount() == 0 ? Optional.ofNullable(failure) : Optional.empty();
+    }
+
+    @Override
+    public Optional<Path> logFile() {
+        return Optional.empty();
+    }
+
+    @Override
+    public void close() {
+        stop(DEFAULT_STOP_TIMEOUT);
+    }
+
+    @Override
+    public String toString() {
+        return "ThreadUnit{" + spec.name + (context != null ? ", " + context.transport().address() : "") + '}';
+    }
+}

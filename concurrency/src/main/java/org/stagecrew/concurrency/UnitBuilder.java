@@ -1,0 +1,152 @@
+package org.stagecrew.concurrency;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.IoMode;
+import org.stagecrew.transport.TransportConfig;
+
+/**
+ * Describes a unit before it starts: its name, the addresses and arguments it gets, its transport
+ * configuration and, for process units, the JVM to start. Not thread-safe; every option has a
+ * default.
+ */
+public final class UnitBuilder {
+    /** Default time a process unit has to become ready: 30 s. */
+    public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(30);
+
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+
+    enum Kind { THREAD, PROCESS, DAEMON }
+
+    final Kind kind;
+    final Task task;
+    final Class<? extends Task> taskClass;
+    String name;
+    Address parent;
+    final List<Address> peers = new ArrayList<>();
+    final List<String> arguments = new ArrayList<>();
+    TransportConfig transportConfig = TransportConfig.defaults();
+    final List<String> jvmOptions = new ArrayList<>();
+    final Map<String, String> systemProperties = new LinkedHashMap<>();
+    Path logDirectory;
+    Duration startTimeout = DEFAULT_START_TIMEOUT;
+
+    private UnitBuilder(Kind kind, Task task, Class<? extends Task> taskClass) {
+        this.kind = kind;
+        this.task = task;
+        this.taskClass = taskClass;
+        String base = taskClass.isAnonymousClass() || taskClass.isSynthetic() || taskClass.getSimpleName().contains("$")
+                ? "task" : taskClass.getSimpleName();
+        this.name = base + "-" + COUNTER.incrementAndGet();
+    }
+
+    static UnitBuilder forThread(Task task) {
+        Objects.requireNonNull(task, "task");
+        return new UnitBuilder(Kind.THREAD, task, task.getClass());
+    }
+
+    static UnitBuilder forProcess(Class<? extends Task> taskClass, boolean daemon) {
+        Objects.requireNonNull(taskClass, "task");
+        return new UnitBuilder(daemon ? Kind.DAEMON : Kind.PROCESS, null, taskClass);
+    }
+
+    /** Sets the unit's name (thread name, log file name, logger name). Default: task class name and a counter. */
+    public UnitBuilder name(String name) {
+        this.name = Objects.requireNonNull(name, "name");
+        return this;
+    }
+
+    /** Sets the address of the starting unit, which the task sees as {@link TaskContext#parent()}. */
+    public UnitBuilder parent(Address parent) {
+        this.parent = parent;
+        return this;
+    }
+
+    /** Adds addresses the task gets as {@link TaskContext#peers()}. */
+    public UnitBuilder peers(Address... peers) {
+        for (Address peer : peers) {
+            this.peers.add(Objects.requireNonNull(peer, "peer"));
+        }
+        return this;
+    }
+
+    /** Adds arguments the task gets as {@link TaskContext#arguments()}. */
+    public UnitBuilder arguments(String... arguments) {
+        for (String argument : arguments) {
+            this.arguments.add(Objects.requireNonNull(argument, "argument"));
+        }
+        return this;
+    }
+
+    /**
+     * Sets the configuration of the unit's transport. Default: {@link TransportConfig#defaults()}.
+     * A process unit uses its socket directory, file name (or prefix), I/O mode and limits; its
+     * handlers are not carried over.
+     */
+    public UnitBuilder transportConfig(TransportConfig transportConfig) {
+        this.transportConfig = Objects.requireNonNull(transportConfig, "transportConfig");
+        return this;
+    }
+
+    /** Adds options for the child JVM of a process unit, e.g. {@code -Xmx256m}. */
+    public UnitBuilder jvmOptions(String... options) {
+        jvmOptions.addAll(Arrays.asList(options));
+        return this;
+    }
+
+    /** Sets a system property in the child JVM of a process unit. */
+    public UnitBuilder systemProperty(String key, String value) {
+        systemProperties.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+        return this;
+    }
+
+    /** Sets where a process unit's log goes. Default: {@code logs/} inside the socket directory. */
+    public UnitBuilder logDirectory(Path logDirectory) {
+        this.logDirectory = logDirectory;
+        return this;
+    }
+
+    /** Sets how long a process unit has to become ready; positive. Default 30 s. */
+    public UnitBuilder startTimeout(Duration startTimeout) {
+        if (startTimeout.isNegative() || startTimeout.isZero()) {
+            throw new IllegalArgumentException("startTimeout must be positive, was: " + startTimeout);
+        }
+        this.startTimeout = startTimeout;
+        return this;
+    }
+
+    /**
+     * Creates the unit without starting it.
+     *
+     * @throws IllegalArgumentException if a process unit is asked for LOCAL mode, or its task class
+     *     has no public no-argument constructor
+     */
+    public Concurrency build() {
+        if (kind == Kind.THREAD) {
+            return new ThreadUnit(this);
+        }
+        if (transportConfig.ioMode() == IoMode.LOCAL) {
+            throw new IllegalArgumentException("process unit " + name + " cannot use IoMode.LOCAL, which works only inside one JVM");
+        }
+        try {
+            taskClass.getConstructor();
+        } catch (NoSuchMethodException e) {
+            throw new IllegalArgumentException("task class " + taskClass.getName() + " of process unit " + name
+                    + " needs a public no-argument constructor", e);
+        }
+        return new ProcessUnit(this);
+    }
+
+    /** Creates and starts the unit; see {@link Concurrency#start()}. */
+    public Concurrency start() {
+        return build().start();
+    }
+}

@@ -1,0 +1,133 @@
+package org.stagecrew.concurrency;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.TransportException;
+
+/**
+ * The entry point of a process or daemon unit's JVM; started by {@link Concurrency#process} and
+ * {@link Concurrency#daemon}, not by users. It opens the task's transport and a control transport,
+ * reports ready to the parent, runs the task on the main thread, and closes both transports on every
+ * path: task end, a STOP message, SIGTERM, or the parent's exit (for a non-daemon unit).
+ *
+ * <p>Exit codes: 0 the task returned, 1 it threw, 2 the unit could not start, 3 the parent exited
+ * and the task did not stop in time.
+ */
+public final class UnitMain {
+    private static final Logger LOG = LoggerFactory.getLogger(UnitMain.class);
+    private static final Duration GRACE = Duration.ofSeconds(10);
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
+
+    private UnitMain() {
+    }
+
+    /** Runs the unit described by {@code args[0]} and exits with its code. */
+    public static void main(String[] args) {
+        if (args.length != 1) {
+            System.err.println("usage: UnitMain <spec>; started by org.stagecrew.concurrency.Concurrency, not by hand");
+            System.exit(2);
+        }
+        System.exit(run(UnitSpec.decode(args[0])));
+    }
+
+    static int run(UnitSpec spec) {
+        Task task;
+        try {
+            task = Class.forName(spec.taskClass).asSubclass(Task.class).getConstructor().newInstance();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOG.error("unit {} cannot create its task {}", spec.name, spec.taskClass, e);
+            return 2;
+        }
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread main = Thread.currentThread();
+        try (Transport transport = Transport.open(spec.transportConfig);
+             Transport control = Transport.open(controlConfig(spec.transportConfig, transport.address()))) {
+            SimpleTaskContext context = new SimpleTaskContext(spec.name, transport, spec.parent, spec.peers, spec.arguments);
+            Runnable requestStop = () -> {
+                context.requestStop();
+                main.interrupt();
+            };
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (finished.getCount() > 0) {
+                    LOG.info("unit {} received a termination signal; stopping", spec.name);
+                    requestStop.run();
+                    await(finished, GRACE);
+                }
+            }, spec.name + "-shutdown"));
+            startControlThread(spec, control, requestStop);
+            if (!spec.daemon) {
+                watchParent(spec, requestStop, finished);
+            }
+            transport.send(spec.handshake, Control.text(Control.READY + " " + UnitSpec.encode(control.address()) + " "
+                    + ProcessHandle.current().pid()), READY_TIMEOUT);
+            LOG.info("unit {} ready at {} (pid {})", spec.name, transport.address(), ProcessHandle.current().pid());
+            try {
+                task.run(context);
+                return 0;
+            } catch (Throwable t) {
+                if (context.isStopRequested()) {
+                    LOG.info("unit {} ended after a stop request: {}", spec.name, t.toString());
+                    return 0;
+                }
+                LOG.error("unit {} failed", spec.name, t);
+                return 1;
+            }
+        } catch (TransportException e) {
+            LOG.error("unit {} could not start: {}", spec.name, e.getMessage(), e);
+            return 2;
+        } finally {
+            finished.countDown();
+        }
+    }
+
+    private static TransportConfig controlConfig(TransportConfig config, Address unit) {
+        String fileName = unit.isAbstract() ? unit.path() : Path.of(unit.path()).getFileName().toString();
+        return config.toBuilder().fileName(fileName + Control.CONTROL_SUFFIX).inboxCapacity(16, 64 * 1024).build();
+    }
+
+    private static void startControlThread(UnitSpec spec, Transport control, Runnable requestStop) {
+        Thread thread = new Thread(() -> {
+            while (control.isOpen()) {
+                try (Frame frame = control.receive(Duration.ofSeconds(1))) {
+                    if (frame != null && Control.STOP.equals(frame.payload().toString(StandardCharsets.UTF_8))) {
+                        LOG.info("unit {} asked to stop by {}", spec.name, frame.sender());
+                        requestStop.run();
+                    }
+                } catch (TransportException closed) {
+                    return;
+                }
+            }
+        }, spec.name + "-control");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private static void watchParent(UnitSpec spec, Runnable requestStop, CountDownLatch finished) {
+        ProcessHandle.of(spec.parentPid).ifPresentOrElse(parent -> parent.onExit().thenRun(() -> {
+            LOG.info("unit {}: parent process {} exited; stopping", spec.name, spec.parentPid);
+            requestStop.run();
+            if (!await(finished, GRACE)) {
+                LOG.error("unit {} did not stop within {} s of its parent's exit; exiting", spec.name, GRACE.toSeconds());
+                System.exit(3);
+            }
+        }), requestStop);
+    }
+
+    private static boolean await(CountDownLatch latch, Duration timeout) {
+        try {
+            return latch.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+}
