@@ -18,6 +18,7 @@ import org.stagecrew.transport.Transport;
  */
 final class ThreadUnit implements Concurrency {
     private static final Logger LOG = LoggerFactory.getLogger(ThreadUnit.class);
+    private static final Duration FLUSH_ON_END = Duration.ofSeconds(2);
 
     private final UnitBuilder spec;
     private final CountDownLatch ended = new CountDownLatch(1);
@@ -66,6 +67,11 @@ final class ThreadUnit implements Concurrency {
             }
         } finally {
             try {
+                // Frames the task sent just before it ended (a last reply) are written, not failed by the close.
+                if (ctx.transport().isOpen() && !ctx.transport().flush(FLUSH_ON_END)) {
+                    LOG.warn("unit {} ended with frames its destinations did not take within {} ms; they fail",
+                            spec.name, FLUSH_ON_END.toMillis());
+                }
                 ctx.transport().close();
             } catch (RuntimeException e) {
                 LOG.warn("unit {} could not close its transport {}", spec.name, ctx.transport().address(), e);

@@ -80,6 +80,13 @@ public final class UnitMain {
                 }
                 LOG.error("unit {} failed", spec.name, t);
                 return 1;
+            } finally {
+                // Frames the task sent just before it ended (a last reply) are written, not failed by the close.
+                Thread.interrupted();
+                if (!transport.flush(GRACE)) {
+                    LOG.warn("unit {} ended with frames its destinations did not take within {} s; they fail",
+                            spec.name, GRACE.toSeconds());
+                }
             }
         } catch (TransportException e) {
             LOG.error("unit {} could not start: {}", spec.name, e.getMessage(), e);

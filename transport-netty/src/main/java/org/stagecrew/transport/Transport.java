@@ -91,6 +91,15 @@ public interface Transport extends AutoCloseable {
     OfferResult offer(Address destination, ByteBuf payload);
 
     /**
+     * Waits up to {@code timeout} until every frame sent so far has been written to its
+     * destination's socket or has failed. Call it before {@link #close()} when frames sent just
+     * before must not be failed by the close, e.g. a reply sent as a task ends.
+     *
+     * @return whether everything was written or failed in time
+     */
+    boolean flush(Duration timeout);
+
+    /**
      * Takes the next received frame, waiting up to {@code timeout} for one.
      *
      * @return an owned frame that the caller must close, or {@code null} if none arrived in time

@@ -27,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
@@ -50,6 +51,7 @@ final class NettyTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
     private static final int SOCKET_BUFFER_SIZE = 1024 * 1024;
     private static final long CLOSE_TIMEOUT_MILLIS = 5_000;
+    private static final long FLUSH_POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
     private final TransportConfig config;
     private final IoBackend backend;
@@ -248,6 +250,20 @@ final class NettyTransport implements Transport {
             }
         }
         return connection;
+    }
+
+    @Override
+    public boolean flush(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (OutboundConnection connection : connections.values()) {
+            while (!connection.isFlushed()) {
+                if (System.nanoTime() - deadline > 0) {
+                    return false;
+                }
+                LockSupport.parkNanos(FLUSH_POLL_NANOS);
+            }
+        }
+        return true;
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.util.internal.PlatformDependent;
@@ -69,8 +70,10 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     private volatile int waiters;
     private volatile TransportException failure;
 
+    /** Written once on the event loop when connected; read by {@link #isFlushed()} from any thread. */
+    private volatile Channel channel;
+
     // Event loop only.
-    private Channel channel;
     private boolean accepted;
     private long peerMaxFrameLength;
     private boolean draining;
@@ -226,6 +229,22 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                 waiters--;
             }
         }
+    }
+
+    /** Whether nothing is queued or waiting in the channel to be written; any thread. */
+    boolean isFlushed() {
+        if (failure != null) {
+            return true;
+        }
+        if (queuedBytes > 0) {
+            return false;
+        }
+        Channel ch = channel;
+        if (ch == null) {
+            return true;
+        }
+        ChannelOutboundBuffer buffer = ch.unsafe().outboundBuffer();
+        return buffer == null || buffer.totalPendingWriteBytes() == 0;
     }
 
     long queuedBytes() {

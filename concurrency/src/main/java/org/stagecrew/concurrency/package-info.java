@@ -1,0 +1,14 @@
+/**
+ * Execution units and the workers that consume frames.
+ *
+ * <p>A {@link org.stagecrew.concurrency.Task} runs as a {@link org.stagecrew.concurrency.Concurrency}
+ * unit in a thread ({@link org.stagecrew.concurrency.Concurrency#thread}), a child JVM
+ * ({@link org.stagecrew.concurrency.Concurrency#process}) or a detached daemon JVM
+ * ({@link org.stagecrew.concurrency.Concurrency#daemon}), always with a transport of its own, opened
+ * before the task runs and closed after. {@link org.stagecrew.concurrency.WorkerPool} hands the
+ * frames of one or many transports to handlers on worker threads, serially per transport.
+ *
+ * <p>Threading: units and pools are thread-safe; a task runs on its unit's thread (the main thread
+ * of a process unit); handlers run on pool threads, one at a time per transport.
+ */
+package org.stagecrew.concurrency;
