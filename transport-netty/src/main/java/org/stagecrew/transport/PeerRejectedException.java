@@ -18,7 +18,19 @@ public class PeerRejectedException extends TransportException {
      * @param reason the reason the peer gave
      */
     public PeerRejectedException(Address destination, int code, String reason) {
-        super("peer " + destination + " rejected the connection (code " + code + "): " + reason);
+        this(destination, code, "code " + code, reason);
+    }
+
+    /**
+     * Creates the exception with the protocol's name for the code.
+     *
+     * @param destination the address that rejected us
+     * @param code the notice code the peer sent (see PROTOCOL.md)
+     * @param codeName the code's name in PROTOCOL.md, e.g. {@code NOT_ALLOWED}
+     * @param reason the reason the peer gave
+     */
+    public PeerRejectedException(Address destination, int code, String codeName, String reason) {
+        super("peer " + destination + " rejected the connection (" + codeName + "): " + reason);
         this.code = code;
         this.reason = reason;
     }

@@ -93,6 +93,23 @@ public final class DomainSockets {
     }
 
     /**
+     * The address to bind a server to at {@code path}, after making the path free the way a
+     * {@link org.stagecrew.transport.Transport} does: a stale socket file (no listener) is removed,
+     * a live one is refused. Use it instead of {@link #socketAddress(Path)} for binding: the native
+     * modes would otherwise unlink a live listener's file, and NIO would refuse even a stale one.
+     *
+     * @throws org.stagecrew.transport.AddressInUseException if a live listener holds the file
+     * @throws TransportException if the path holds something other than a socket
+     */
+    public SocketAddress bindAddress(Path path) {
+        Address address = Address.of(path);
+        if (backend.mode().usesSocketFiles()) {
+            SocketFiles.clearStale(path);
+        }
+        return backend.socketAddress(address);
+    }
+
+    /**
      * The address to bind or connect to for {@code address}, a socket file or an abstract name.
      *
      * @throws TransportException if this mode cannot use an abstract-namespace address

@@ -2,13 +2,15 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.MessageToMessageEncoder;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.TransportException;
 
@@ -55,13 +57,15 @@ public final class FrameCodec {
     }
 
     /**
-     * Returns a new decoder that emits one {@code ByteBuf} payload per frame. A length above
-     * {@code maxFrameLength} fails the channel with Netty's {@code TooLongFrameException}.
+     * Returns a new decoder that emits one {@code ByteBuf} payload per frame (the receiver releases
+     * it). A length above {@code maxFrameLength} is a protocol error, as PROTOCOL.md says: the
+     * frames before it are emitted, a {@code PROTOCOL_ERROR} notice with the reason is sent, a
+     * {@link ProtocolException} naming both lengths goes through {@code exceptionCaught}, and the
+     * channel is closed.
      */
     public static ChannelHandler decoder(int maxFrameLength) {
         checkMaxFrameLength(maxFrameLength);
-        return new LengthFieldBasedFrameDecoder(maxFrameLength + Protocol.LENGTH_FIELD_LENGTH, 0,
-                Protocol.LENGTH_FIELD_LENGTH, 0, Protocol.LENGTH_FIELD_LENGTH);
+        return new FrameDecoder(maxFrameLength);
     }
 
     /**
@@ -95,14 +99,18 @@ public final class FrameCodec {
         return new NoticeDecoder(new NoticeDecoder.Listener() {
             private boolean failed;
 
+            private boolean accepted;
+
             @Override
             public void onAccepted(ChannelHandlerContext ctx, long peerMaxFrameLength) {
+                accepted = true;
                 ctx.fireUserEventTriggered(new HelloAccepted(listener, peerMaxFrameLength));
             }
 
             @Override
             public void onFailure(ChannelHandlerContext ctx, TransportException cause) {
-                if (!failed && ctx.channel().isActive()) {
+                // After acceptance a plain close is the normal end of a connection; before it, a failure.
+                if (!failed && (!accepted || ctx.channel().isActive())) {
                     failed = true;
                     ctx.fireExceptionCaught(cause);
                     ctx.close();
@@ -115,6 +123,38 @@ public final class FrameCodec {
         if (maxFrameLength < 0 || maxFrameLength > TransportConfig.MAX_FRAME_LENGTH_LIMIT) {
             throw new IllegalArgumentException("maxFrameLength must be between 0 and "
                     + TransportConfig.MAX_FRAME_LENGTH_LIMIT + ", was: " + maxFrameLength);
+        }
+    }
+
+    /** One payload per frame, as a retained slice of the cumulation; refuses over-long frames. */
+    private static final class FrameDecoder extends ByteToMessageDecoder {
+        private final int maxFrameLength;
+
+        FrameDecoder(int maxFrameLength) {
+            this.maxFrameLength = maxFrameLength;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+            while (in.readableBytes() >= Protocol.LENGTH_FIELD_LENGTH) {
+                long length = in.getUnsignedInt(in.readerIndex());
+                if (length > maxFrameLength) {
+                    if (!out.isEmpty()) {
+                        return; // the frames before it go up the pipeline first; we are called again
+                    }
+                    in.skipBytes(in.readableBytes());
+                    String reason = "frame length " + length + " exceeds maxFrameLength " + maxFrameLength;
+                    ctx.writeAndFlush(Protocol.encodeNotice(ctx.alloc(), Protocol.PROTOCOL_ERROR, reason))
+                            .addListener(ChannelFutureListener.CLOSE);
+                    ctx.fireExceptionCaught(new ProtocolException("closing connection " + ctx.channel() + ": " + reason));
+                    return;
+                }
+                if (in.readableBytes() - Protocol.LENGTH_FIELD_LENGTH < length) {
+                    return;
+                }
+                in.skipBytes(Protocol.LENGTH_FIELD_LENGTH);
+                out.add(in.readRetainedSlice((int) length));
+            }
         }
     }
 

@@ -83,8 +83,10 @@ final class NettyTransport implements Transport {
                 .channel(backend.channelType())
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
-                .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_SIZE)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()));
+        if (backend != IoBackend.LOCAL) { // in-JVM channels have no socket buffers
+            clientTemplate.option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_SIZE);
+        }
     }
 
     /** Binds the socket file and starts serving; on any failure, everything created is released. */
@@ -100,13 +102,15 @@ final class NettyTransport implements Transport {
             SocketFiles.prepareDirectory(directory);
             SocketFiles.clearStale(address.toPath());
         }
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(config.ioThreads(),
+        EventLoopGroup group = backend == IoBackend.LOCAL ? LocalLoop.shared() : new MultiThreadIoEventLoopGroup(config.ioThreads(),
                 new DefaultThreadFactory("stagecrew-io-" + name, true), backend.newIoHandlerFactory());
         NettyTransport transport = new NettyTransport(config, backend, address, group);
         try {
             transport.bind();
         } catch (RuntimeException e) {
-            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+            if (group != LocalLoop.shared()) {
+                group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+            }
             throw e;
         }
         LOG.debug("opened transport {} ({})", address, backend.mode());
@@ -119,7 +123,6 @@ final class NettyTransport implements Transport {
                 .channel(backend.serverChannelType())
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_SIZE)
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 256 * 1024))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -130,6 +133,9 @@ final class NettyTransport implements Transport {
                                 config.helloTimeout().toNanos()));
                     }
                 });
+        if (backend != IoBackend.LOCAL) {
+            server.childOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_SIZE);
+        }
         ChannelFuture bound = server.bind(backend.socketAddress(address));
         if (!bound.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
             bound.channel().close();
@@ -314,17 +320,27 @@ final class NettyTransport implements Transport {
             SocketFiles.unlink(socketFile);
         }
         closeInbound(onOwnLoop);
+        List<Future<?>> failing = new ArrayList<>();
         for (OutboundConnection connection : connections.values()) {
-            sweepAfterClose(connection);
+            failing.add(sweepAfterClose(connection));
         }
         inbox.close();
         consumer.releaseAfterClose();
-        Future<?> terminated = group.shutdownGracefully(0, CLOSE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        if (!onOwnLoop && !terminated.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
-            LOG.warn("event loop of {} did not stop within {} ms", address, CLOSE_TIMEOUT_MILLIS);
-        }
-        for (OutboundConnection connection : connections.values()) {
-            sweepAfterClose(connection);
+        if (group == LocalLoop.shared()) {
+            // The shared in-JVM loop outlives us: wait for our connections to be failed and closed on it.
+            for (Future<?> f : failing) {
+                if (!onOwnLoop && f != null) {
+                    f.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+                }
+            }
+        } else {
+            Future<?> terminated = group.shutdownGracefully(0, CLOSE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            if (!onOwnLoop && !terminated.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
+                LOG.warn("event loop of {} did not stop within {} ms", address, CLOSE_TIMEOUT_MILLIS);
+            }
+            for (OutboundConnection connection : connections.values()) {
+                sweepAfterClose(connection);
+            }
         }
         connections.clear();
         LOG.debug("closed transport {}", address);
@@ -385,17 +401,18 @@ final class NettyTransport implements Transport {
      * Fails what a connection still queues once the transport is closed: on its event loop while
      * that runs, otherwise after the loop has terminated, so that the queue never has two consumers.
      */
-    void sweepAfterClose(OutboundConnection connection) {
+    Future<?> sweepAfterClose(OutboundConnection connection) {
         TransportClosedException cause = new TransportClosedException("send to " + connection.destination()
                 + " failed: transport " + address + " is closed", closedCause);
         try {
-            connection.loop().execute(() -> connection.onFailure(cause));
+            return connection.loop().submit(() -> connection.onFailure(cause));
         } catch (RejectedExecutionException e) {
             group.terminationFuture().addListener(f -> {
                 synchronized (connection) {
                     connection.failQueued(cause);
                 }
             });
+            return null;
         }
     }
 

@@ -82,7 +82,7 @@ final class NoticeDecoder extends ByteToMessageDecoder {
         if (code == Protocol.SHUTTING_DOWN) {
             return new TransportClosedException("send to " + peer + " failed: the destination is closing (" + reason + ")");
         }
-        return new PeerRejectedException(peer, code, Protocol.codeName(code) + ": " + reason);
+        return new PeerRejectedException(peer, code, Protocol.codeName(code), reason);
     }
 
     @Override
