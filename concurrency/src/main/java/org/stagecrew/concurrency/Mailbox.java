@@ -4,6 +4,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Frame;
@@ -24,15 +25,17 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
     private final Transport transport;
     private final FrameHandler handler;
     private final Executor executor;
+    private final Consumer<Mailbox> onClose;
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private final AtomicLong failed = new AtomicLong();
     private volatile long handled;
     private volatile boolean closed;
 
-    Mailbox(Transport transport, FrameHandler handler, Executor executor) {
+    Mailbox(Transport transport, FrameHandler handler, Executor executor, Consumer<Mailbox> onClose) {
         this.transport = transport;
         this.handler = handler;
         this.executor = executor;
+        this.onClose = onClose;
     }
 
     /** Starts serving: frames that are already waiting are handled too. */
@@ -60,6 +63,10 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
         } catch (TransportClosedException e) {
             closed = true;
             return;
+        } catch (Throwable t) {
+            // A fatal error from a handler (onFrame rethrows only those): stay servable, then let it propagate.
+            scheduled.set(false);
+            throw t;
         }
         handled += count;
         if (count == BURST) {
@@ -82,7 +89,9 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
     public void onFrame(Frame frame) {
         try {
             handler.onFrame(frame);
-        } catch (RuntimeException e) {
+        } catch (VirtualMachineError fatal) {
+            throw fatal;
+        } catch (Throwable e) {
             failed.incrementAndGet();
             LOG.warn("handler for {} threw on a frame of {} bytes from {}; the frame is dropped, the worker goes on",
                     transport.address(), frame.payload().readableBytes(), frame.sender(), e);
@@ -109,6 +118,7 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
         if (!closed) {
             closed = true;
             transport.onFramesAvailable(null);
+            onClose.accept(this);
         }
     }
 }

@@ -61,8 +61,11 @@ final class ThreadUnit implements Concurrency {
         try {
             spec.task.run(ctx);
         } catch (Throwable t) {
-            failure = t;
-            if (!ctx.isStopRequested()) {
+            // A task that ends by throwing because it was asked to stop (an interrupted receive) stopped cleanly.
+            if (ctx.isStopRequested()) {
+                LOG.debug("unit {} ended after a stop request: {}", spec.name, t.toString());
+            } else {
+                failure = t;
                 LOG.warn("unit {} failed", spec.name, t);
             }
         } finally {

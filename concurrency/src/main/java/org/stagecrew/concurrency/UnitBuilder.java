@@ -130,8 +130,9 @@ public final class UnitBuilder {
      *     has no public no-argument constructor
      */
     public Concurrency build() {
+        UnitBuilder spec = snapshot();
         if (kind == Kind.THREAD) {
-            return new ThreadUnit(this);
+            return new ThreadUnit(spec);
         }
         if (transportConfig.ioMode() == IoMode.LOCAL) {
             throw new IllegalArgumentException("process unit " + name + " cannot use IoMode.LOCAL, which works only inside one JVM");
@@ -142,7 +143,22 @@ public final class UnitBuilder {
             throw new IllegalArgumentException("task class " + taskClass.getName() + " of process unit " + name
                     + " needs a public no-argument constructor", e);
         }
-        return new ProcessUnit(this);
+        return new ProcessUnit(spec);
+    }
+
+    /** A copy that later changes to this builder do not affect. */
+    private UnitBuilder snapshot() {
+        UnitBuilder copy = new UnitBuilder(kind, task, taskClass);
+        copy.name = name;
+        copy.parent = parent;
+        copy.peers.addAll(peers);
+        copy.arguments.addAll(arguments);
+        copy.transportConfig = transportConfig;
+        copy.jvmOptions.addAll(jvmOptions);
+        copy.systemProperties.putAll(systemProperties);
+        copy.logDirectory = logDirectory;
+        copy.startTimeout = startTimeout;
+        return copy;
     }
 
     /** Creates and starts the unit; see {@link Concurrency#start()}. */

@@ -6,6 +6,7 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -66,6 +67,10 @@ final class UnitSpec {
         p.setProperty("writeBufferHighWaterMark", Integer.toString(c.writeBufferHighWaterMark()));
         p.setProperty("inboxCapacityFrames", Integer.toString(c.inboxCapacityFrames()));
         p.setProperty("inboxCapacityBytes", Long.toString(c.inboxCapacityBytes()));
+        p.setProperty("abstractNamespace", Boolean.toString(c.usesAbstractNamespace()));
+        p.setProperty("connectTimeout", c.connectTimeout().toString());
+        p.setProperty("helloTimeout", c.helloTimeout().toString());
+        p.setProperty("ioThreads", Integer.toString(c.ioThreads()));
         StringWriter text = new StringWriter();
         try {
             p.store(text, null);
@@ -92,6 +97,10 @@ final class UnitSpec {
                         Integer.parseInt(p.getProperty("writeBufferHighWaterMark")))
                 .inboxCapacity(Integer.parseInt(p.getProperty("inboxCapacityFrames")),
                         Long.parseLong(p.getProperty("inboxCapacityBytes")))
+                .useAbstractNamespace(Boolean.parseBoolean(p.getProperty("abstractNamespace")))
+                .connectTimeout(Duration.parse(p.getProperty("connectTimeout")))
+                .helloTimeout(Duration.parse(p.getProperty("helloTimeout")))
+                .ioThreads(Integer.parseInt(p.getProperty("ioThreads")))
                 .build();
         String parent = p.getProperty("parent");
         return new UnitSpec(p.getProperty("task"), p.getProperty("name"), Boolean.parseBoolean(p.getProperty("daemon")),

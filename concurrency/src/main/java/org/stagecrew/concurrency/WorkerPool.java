@@ -72,7 +72,13 @@ public final class WorkerPool implements AutoCloseable {
         if (executor.isShutdown()) {
             throw new IllegalStateException("worker pool " + name + " is closed");
         }
-        Mailbox mailbox = new Mailbox(transport, handler, executor);
+        Mailbox mailbox = new Mailbox(transport, handler, executor, mailboxes::remove);
+        for (Mailbox served : mailboxes) {
+            if (served.transport() == transport) {
+                throw new IllegalStateException("transport " + transport.address()
+                        + " is already served by this pool; close that subscription first");
+            }
+        }
         mailboxes.add(mailbox);
         mailbox.open();
         return mailbox;
@@ -83,7 +89,7 @@ public final class WorkerPool implements AutoCloseable {
         if (executor.isShutdown()) {
             return;
         }
-        for (Mailbox mailbox : mailboxes) {
+        for (Mailbox mailbox : List.copyOf(mailboxes)) {
             mailbox.close();
         }
         executor.shutdown();

@@ -10,6 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.TransportClosedException;
+import org.stagecrew.transport.TransportException;
 
 /**
  * The bounded hand-off from event loops to consumers. Event loops add whole {@link InboundBatch}es;
@@ -29,6 +30,10 @@ final class Inbox {
     private final Condition notEmpty = lock.newCondition();
     private final ArrayDeque<InboundBatch> batches = new ArrayDeque<>();
     private final List<Channel> paused = new ArrayList<>();
+    /** In-JVM (LOCAL) senders parked until there is room; see {@link #parkUntilRoom}. */
+    private final List<Runnable> parkedSenders = new ArrayList<>();
+    /** At capacity, until consumers bring frames and bytes down to half of it. */
+    private volatile boolean full;
     private long frames;
     private long bytes;
     private boolean closed;
@@ -51,10 +56,13 @@ final class Inbox {
             batches.addLast(batch);
             frames += batch.frames;
             bytes += batch.bytes;
-            if ((frames >= capacityFrames || bytes >= capacityBytes) && channel.config().isAutoRead()) {
-                // Under the lock, so that a consumer's resume can never overtake this pause.
-                channel.config().setAutoRead(false);
-                paused.add(channel);
+            if (frames >= capacityFrames || bytes >= capacityBytes) {
+                full = true;
+                if (channel.config().isAutoRead()) {
+                    // Under the lock, so that a consumer's resume can never overtake this pause.
+                    channel.config().setAutoRead(false);
+                    paused.add(channel);
+                }
             }
             notEmpty.signal();
         } finally {
@@ -100,7 +108,7 @@ final class Inbox {
             return batches.pollFirst();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new TransportClosedException("receive on " + owner + " was interrupted", e);
+            throw new TransportException("receive on " + owner + " was interrupted", e);
         } finally {
             lock.unlock();
         }
@@ -110,13 +118,17 @@ final class Inbox {
     void consumed(InboundBatch batch) {
         batch.buffer.release();
         List<Channel> resume = null;
+        List<Runnable> wake = null;
         lock.lock();
         try {
             frames -= batch.frames;
             bytes -= batch.bytes;
-            if (!paused.isEmpty() && frames <= capacityFrames / 2 && bytes <= capacityBytes / 2) {
+            if (full && frames <= capacityFrames / 2 && bytes <= capacityBytes / 2) {
+                full = false;
                 resume = new ArrayList<>(paused);
                 paused.clear();
+                wake = new ArrayList<>(parkedSenders);
+                parkedSenders.clear();
             }
         } finally {
             lock.unlock();
@@ -125,6 +137,31 @@ final class Inbox {
             for (Channel channel : resume) {
                 channel.config().setAutoRead(true);
             }
+            for (Runnable sender : wake) {
+                sender.run();
+            }
+        }
+    }
+
+    /** Whether the inbox is at capacity (and has not yet drained to half of it). */
+    boolean isFull() {
+        return full;
+    }
+
+    /**
+     * For an in-JVM sender, which no socket buffer slows down: if the inbox is full, remembers
+     * {@code wake} to run once it has room and returns true; otherwise returns false at once.
+     */
+    boolean parkUntilRoom(Runnable wake) {
+        lock.lock();
+        try {
+            if (!full || closed) {
+                return false;
+            }
+            parkedSenders.add(wake);
+            return true;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -140,6 +177,7 @@ final class Inbox {
 
     /** Releases every batch still held and wakes waiting consumers; idempotent. */
     void close() {
+        List<Runnable> wake;
         lock.lock();
         try {
             closed = true;
@@ -150,9 +188,15 @@ final class Inbox {
                 batch.buffer.release();
             }
             paused.clear();
+            full = false;
+            wake = new ArrayList<>(parkedSenders);
+            parkedSenders.clear();
             notEmpty.signalAll();
         } finally {
             lock.unlock();
+        }
+        for (Runnable sender : wake) {
+            sender.run();
         }
     }
 

@@ -145,6 +145,9 @@ final class NettyTransport implements Transport {
             throw Failures.bindFailed(address, bound.cause());
         }
         serverChannel = bound.channel();
+        if (backend == IoBackend.LOCAL) {
+            LocalLoop.register(address, inbox);
+        }
         if (socketFile != null) {
             SocketFiles.restrictPermissions(socketFile);
             SocketFiles.unlinkOnExit(socketFile);
@@ -319,6 +322,9 @@ final class NettyTransport implements Transport {
         if (socketFile != null) {
             SocketFiles.unlink(socketFile);
         }
+        if (backend == IoBackend.LOCAL) {
+            LocalLoop.unregister(address, inbox);
+        }
         closeInbound(onOwnLoop);
         List<Future<?>> failing = new ArrayList<>();
         for (OutboundConnection connection : connections.values()) {
@@ -378,6 +384,11 @@ final class NettyTransport implements Transport {
         return clientTemplate.clone(loop)
                 .handler(new NoticeDecoder(connection, address, destination))
                 .connect(backend.socketAddress(destination));
+    }
+
+    /** The inbox of the LOCAL transport bound at {@code destination}, or null. */
+    Inbox localInbox(Address destination) {
+        return backend == IoBackend.LOCAL ? LocalLoop.inbox(destination) : null;
     }
 
     /** Whether {@code destination} is a socket file in this transport's mode (not LOCAL, not abstract). */

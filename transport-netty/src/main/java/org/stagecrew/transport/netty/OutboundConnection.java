@@ -76,6 +76,9 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     // Event loop only.
     private boolean accepted;
     private long peerMaxFrameLength;
+    /** The destination's inbox when it lives in this JVM (LOCAL mode), which no socket buffer bounds. */
+    private Inbox localPeer;
+    private final Runnable wakeFromPeer;
     private boolean draining;
     private ScheduledFuture<?> connectTimeout;
 
@@ -83,6 +86,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         this.transport = transport;
         this.destination = destination;
         this.loop = loop;
+        this.wakeFromPeer = () -> loop.execute(this::resumeAfterPeer);
         this.lowWaterMark = transport.config().writeBufferLowWaterMark();
         this.highWaterMark = transport.config().writeBufferHighWaterMark();
     }
@@ -133,6 +137,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         }
         accepted = true;
         this.peerMaxFrameLength = peerMaxFrameLength;
+        this.localPeer = transport.localInbox(destination);
         connectTimeout.cancel(false);
         run();
     }
@@ -270,12 +275,24 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
             do {
                 drainWhileWritable(ch);
                 ch.flush();
-            } while (ch.isWritable() && !queue.isEmpty());
+            } while (ch.isWritable() && !peerFull() && !queue.isEmpty());
             if (!ch.isWritable()) {
                 scheduled = 1; // parked: onWritabilityChanged runs the drain
+            } else if (peerFull() && localPeer.parkUntilRoom(wakeFromPeer)) {
+                scheduled = 1; // parked: the in-JVM peer's inbox wakes us when it has room
             }
         } finally {
             draining = false;
+        }
+    }
+
+    private boolean peerFull() {
+        return localPeer != null && localPeer.isFull();
+    }
+
+    private void resumeAfterPeer() {
+        if (accepted && failure == null) {
+            run();
         }
     }
 
@@ -284,7 +301,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         WriteCompletion completion = null;
         long drained = 0;
         long backlog = queuedBytes;
-        while (ch.isWritable()) {
+        while (ch.isWritable() && !peerFull()) {
             Object message = queue.poll();
             if (message == null) {
                 break;
