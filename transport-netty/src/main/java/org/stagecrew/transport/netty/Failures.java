@@ -44,13 +44,16 @@ final class Failures {
         return new TransportException("send to " + destination + " failed: could not connect: " + cause, cause);
     }
 
-    static TransportException bindFailed(Address address, Throwable cause) {
+    static TransportException bindFailed(Address address, boolean inJvm, Throwable cause) {
         if (cause instanceof TransportException) {
             return (TransportException) cause;
         }
         if (mentions(cause, "in use")) {
-            return new AddressInUseException("bind failed for " + address
-                    + ": the socket file is held by a live listener; stop that process or choose another name", cause);
+            String holder = inJvm
+                    ? "another LOCAL transport of this JVM is bound to that name"
+                    : address.isAbstract() ? "a live listener holds that abstract name" : "the socket file is held by a live listener";
+            return new AddressInUseException("bind failed for " + address + ": " + holder
+                    + "; stop that process or choose another name", cause);
         }
         return new TransportException("bind failed for " + address + ": " + cause, cause);
     }

@@ -142,7 +142,7 @@ final class NettyTransport implements Transport {
             throw new TransportTimeoutException("bind failed for " + address + ": no answer within " + CLOSE_TIMEOUT_MILLIS + " ms");
         }
         if (!bound.isSuccess()) {
-            throw Failures.bindFailed(address, bound.cause());
+            throw Failures.bindFailed(address, backend == IoBackend.LOCAL, bound.cause());
         }
         serverChannel = bound.channel();
         if (backend == IoBackend.LOCAL) {

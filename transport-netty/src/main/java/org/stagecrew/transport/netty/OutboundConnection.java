@@ -107,7 +107,11 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                 connectTimeout = loop.schedule(() -> onFailure(new TransportTimeoutException("connect to " + destination
                         + " timed out after " + timeoutMillis + " ms without an answer to our hello")),
                         timeoutMillis, TimeUnit.MILLISECONDS);
-                transport.connect(destination, loop, this).addListener((ChannelFutureListener) this::onConnected);
+                try {
+                    transport.connect(destination, loop, this).addListener((ChannelFutureListener) this::onConnected);
+                } catch (TransportException e) {
+                    onFailure(e); // e.g. a mode that cannot reach this kind of address: fail now, with the reason
+                }
             });
         } catch (RejectedExecutionException e) {
             transport.sweepAfterClose(this);

@@ -23,16 +23,20 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -61,6 +65,11 @@ import org.stagecrew.transport.test.SequencedFrames;
  * ten-line subclass. Every transport lives in a JUnit temporary directory (short enough for
  * {@code sun_path}); every wait has a timeout; every owned frame is closed, and
  * {@code LeakDetectionExtension} fails a test whose buffers leak.
+ *
+ * <p>A mode that cannot run on this machine is skipped test by test with its
+ * {@link IoMode#unavailabilityCause()} as the reason. Tests about socket files on disk (stale files,
+ * unlinking, permissions) are skipped for {@link IoMode#LOCAL}, which binds none; every other test
+ * runs in LOCAL too, which still validates address lengths and reports unknown and busy addresses.
  */
 @Timeout(value = 60, unit = SECONDS)
 abstract class TransportContractTest {
@@ -72,6 +81,27 @@ abstract class TransportContractTest {
 
     /** The I/O mode under test. */
     protected abstract IoMode mode();
+
+    @BeforeEach
+    void requireAvailableMode() {
+        assumeAvailable(mode());
+    }
+
+    /**
+     * Skips the calling test if {@code mode} cannot run here, with the reason. Deliberately per test
+     * and not in a {@code @BeforeAll}: Surefire reports an aborted class as "Tests run: 0", that is,
+     * silently, while skipped tests are counted.
+     */
+    static void assumeAvailable(IoMode mode) {
+        Assumptions.assumeTrue(mode.isAvailable(), () -> "IoMode." + mode + " is not available on "
+                + System.getProperty("os.name") + ": " + mode.unavailabilityCause());
+    }
+
+    /** Skips a test about socket files on disk for a mode that binds none (LOCAL). */
+    void assumeSocketFiles(String subject) {
+        Assumptions.assumeTrue(mode().usesSocketFiles(), () -> "IoMode." + mode()
+                + " binds no socket file (in-JVM channels), so there are no " + subject + " to test");
+    }
 
     TransportConfig.Builder config() {
         return TransportConfig.builder().socketDirectory(dir).ioMode(mode());
@@ -136,11 +166,13 @@ abstract class TransportContractTest {
         }
 
         @Test
-        void eachTransportHasItsOwnSocketFileInTheConfiguredDirectory() {
+        void eachTransportHasItsOwnAddressInTheConfiguredDirectoryWithASocketFileIfTheModeUsesFiles() {
             try (Transport a = open(); Transport b = open()) {
                 assertFalse(a.address().equals(b.address()), "two transports share " + a.address());
+                assertFalse(a.address().isAbstract(), "abstract names are opt-in");
                 assertEquals(dir, a.address().toPath().getParent());
-                assertTrue(Files.exists(a.address().toPath(), LinkOption.NOFOLLOW_LINKS));
+                assertEquals(mode().usesSocketFiles(), Files.exists(a.address().toPath(), LinkOption.NOFOLLOW_LINKS),
+                        "a socket file exists exactly when IoMode." + mode() + " uses socket files");
                 assertEquals(mode(), a.config().ioMode());
                 assertTrue(a.isOpen());
             }
@@ -366,6 +398,7 @@ abstract class TransportContractTest {
 
         @Test
         void aSendToAStaleSocketFileFailsWithConnectionRefused() throws Exception {
+            assumeSocketFiles("stale socket files");
             Path stale = leaveStaleSocketFile("stale.sock");
             try (Transport a = open()) {
                 ConnectionRefusedException e = assertFailsWith(ConnectionRefusedException.class,
@@ -376,6 +409,7 @@ abstract class TransportContractTest {
 
         @Test
         void openingAtAStaleSocketFileReplacesIt() throws Exception {
+            assumeSocketFiles("stale socket files");
             Path stale = leaveStaleSocketFile("stale.sock");
             try (Transport replacement = open(config().fileName("stale.sock")); Transport a = open()) {
                 assertEquals(stale, replacement.address().toPath());
@@ -388,14 +422,16 @@ abstract class TransportContractTest {
         }
 
         @Test
-        void openingAtALiveSocketFileFailsWithAddressInUseAndLeavesTheOwnerServing() throws Exception {
+        void openingAtAnAddressHeldByALiveTransportFailsWithAddressInUseAndLeavesTheOwnerServing() throws Exception {
             try (Transport owner = open(config().fileName("busy.sock")); Transport a = open()) {
                 AddressInUseException e = assertThrows(AddressInUseException.class,
                         () -> open(config().fileName("busy.sock")).close());
                 assertMentions(e, owner.address().path());
 
-                assertTrue(Files.exists(owner.address().toPath(), LinkOption.NOFOLLOW_LINKS),
-                        "the failed bind must not unlink the owner's socket file");
+                if (mode().usesSocketFiles()) {
+                    assertTrue(Files.exists(owner.address().toPath(), LinkOption.NOFOLLOW_LINKS),
+                            "the failed bind must not unlink the owner's socket file");
+                }
                 a.send(owner.address(), utf8("still yours")).get(WAIT.toSeconds(), SECONDS);
                 try (Frame frame = receive(owner)) {
                     assertEquals("still yours", frame.payload().toString(UTF_8));
@@ -515,18 +551,40 @@ abstract class TransportContractTest {
 
         @Test
         @SuppressWarnings("try") // closes inside try-with-resources on purpose: close() is idempotent
-        void closeUnlinksTheSocketFileAndReceiveThenThrowsTransportClosed() {
+        void closeUnlinksTheSocketFile() {
+            assumeSocketFiles("socket files to unlink");
             try (Transport t = open()) {
                 Path file = t.address().toPath();
                 assertTrue(Files.exists(file, LinkOption.NOFOLLOW_LINKS), "socket file after open");
 
                 t.close();
 
-                assertFalse(t.isOpen());
                 assertFalse(Files.exists(file, LinkOption.NOFOLLOW_LINKS), "socket file after close");
+            }
+        }
+
+        @Test
+        void theSocketFileIsReadableAndWritableByItsOwnerOnly() throws Exception {
+            assumeSocketFiles("socket file permissions");
+            try (Transport t = open()) {
+                Set<PosixFilePermission> permissions =
+                        Files.getPosixFilePermissions(t.address().toPath(), LinkOption.NOFOLLOW_LINKS);
+
+                assertEquals("rw-------", PosixFilePermissions.toString(permissions), "mode of " + t.address());
+            }
+        }
+
+        @Test
+        @SuppressWarnings("try") // closes inside try-with-resources on purpose: close() is idempotent
+        void afterCloseReceiveThrowsTransportClosedAndCloseIsIdempotent() {
+            try (Transport t = open()) {
+                t.close();
+
+                assertFalse(t.isOpen());
                 TransportClosedException e = assertThrows(TransportClosedException.class, () -> t.receive(WAIT));
                 assertMentions(e, t.address().path());
                 t.close(); // idempotent
+                assertFalse(t.isOpen());
             }
         }
 
