@@ -20,8 +20,14 @@ import io.netty.buffer.ByteBuf;
  */
 public interface Frame extends AutoCloseable {
 
-    /** The address of the transport that sent this frame. */
+    /**
+     * The address of the transport that sent this frame, as its hello stated it. For what the
+     * kernel verified about the sender, see {@link #credentials()}.
+     */
     Address sender();
+
+    /** The sending process's credentials, read from the kernel when its connection was accepted. */
+    PeerCredentials credentials();
 
     /**
      * The payload, from its reader index to its writer index. Reading it moves the reader index of

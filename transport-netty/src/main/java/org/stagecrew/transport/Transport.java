@@ -139,6 +139,9 @@ public interface Transport extends AutoCloseable {
      */
     boolean hasFrames();
 
+    /** Returns the counters of accepted, rejected and failed inbound connections. */
+    TransportStats stats();
+
     /** Returns whether the transport is open. */
     boolean isOpen();
 

@@ -33,6 +33,8 @@ public final class TransportConfig {
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     /** Default time a listener waits for a new connection's hello: 5 s. */
     public static final Duration DEFAULT_HELLO_TIMEOUT = Duration.ofSeconds(5);
+    /** Default cap on accepted connections: 1024. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 1024;
     /** Default number of event loop threads: 1. */
     public static final int DEFAULT_IO_THREADS = 1;
 
@@ -56,6 +58,8 @@ public final class TransportConfig {
     private final Duration helloTimeout;
     private final int ioThreads;
     private final UndeliverableHandler undeliverableHandler;
+    private final PeerPolicy peerPolicy;
+    private final int maxConnections;
 
     private TransportConfig(Builder b) {
         this.socketDirectory = b.socketDirectory != null ? b.socketDirectory : defaultSocketDirectory();
@@ -72,6 +76,8 @@ public final class TransportConfig {
         this.helloTimeout = b.helloTimeout;
         this.ioThreads = b.ioThreads;
         this.undeliverableHandler = b.undeliverableHandler;
+        this.peerPolicy = b.peerPolicy;
+        this.maxConnections = b.maxConnections;
     }
 
     /** Returns a configuration with every default. */
@@ -101,6 +107,8 @@ public final class TransportConfig {
         b.helloTimeout = helloTimeout;
         b.ioThreads = ioThreads;
         b.undeliverableHandler = undeliverableHandler;
+        b.peerPolicy = peerPolicy;
+        b.maxConnections = maxConnections;
         return b;
     }
 
@@ -193,6 +201,16 @@ public final class TransportConfig {
         return undeliverableHandler;
     }
 
+    /** Which peers may connect, judged by their kernel-verified credentials. Default {@link PeerPolicy#sameUser()}. */
+    public PeerPolicy peerPolicy() {
+        return peerPolicy;
+    }
+
+    /** Accepted connections held at once; more are answered TOO_MANY_CONNECTIONS and closed. Default 1024. */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
     @Override
     public String toString() {
         return "TransportConfig{socketDirectory=" + socketDirectory + ", fileName=" + fileName
@@ -201,7 +219,7 @@ public final class TransportConfig {
                 + ", writeBufferWaterMark=" + writeBufferLowWaterMark + ".." + writeBufferHighWaterMark
                 + ", inboxCapacityFrames=" + inboxCapacityFrames + ", inboxCapacityBytes=" + inboxCapacityBytes
                 + ", connectTimeout=" + connectTimeout + ", helloTimeout=" + helloTimeout
-                + ", ioThreads=" + ioThreads + '}';
+                + ", ioThreads=" + ioThreads + ", peerPolicy=" + peerPolicy + ", maxConnections=" + maxConnections + '}';
     }
 
     /** Fluent builder of {@link TransportConfig}; not thread-safe. */
@@ -220,6 +238,8 @@ public final class TransportConfig {
         private Duration helloTimeout = DEFAULT_HELLO_TIMEOUT;
         private int ioThreads = DEFAULT_IO_THREADS;
         private UndeliverableHandler undeliverableHandler = DEFAULT_UNDELIVERABLE_HANDLER;
+        private PeerPolicy peerPolicy = PeerPolicy.sameUser();
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
 
         private Builder() {
         }
@@ -298,6 +318,18 @@ public final class TransportConfig {
             return this;
         }
 
+        /** Sets which peers may connect (see {@link PeerPolicy}). */
+        public Builder peerPolicy(PeerPolicy peerPolicy) {
+            this.peerPolicy = peerPolicy;
+            return this;
+        }
+
+        /** Sets the cap on accepted connections, 1 to 65536. */
+        public Builder maxConnections(int maxConnections) {
+            this.maxConnections = maxConnections;
+            return this;
+        }
+
         /**
          * Checks every value and returns the configuration.
          *
@@ -310,6 +342,10 @@ public final class TransportConfig {
             Objects.requireNonNull(connectTimeout, "connectTimeout");
             Objects.requireNonNull(helloTimeout, "helloTimeout");
             Objects.requireNonNull(undeliverableHandler, "undeliverableHandler");
+            Objects.requireNonNull(peerPolicy, "peerPolicy");
+            if (maxConnections < 1 || maxConnections > 65_536) {
+                throw new IllegalArgumentException("maxConnections must be between 1 and 65536, was: " + maxConnections);
+            }
             if (fileName != null && (fileName.isEmpty() || fileName.contains("/") || fileName.equals(".") || fileName.equals(".."))) {
                 throw new IllegalArgumentException("fileName must be a plain file name without '/', was: '" + fileName + "'");
             }

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.PeerCredentials;
 
 /**
  * Splits an accepted connection's byte stream into frames and hands them to the {@link Inbox} in
@@ -23,16 +24,21 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
 
     private final Address receiver;
     private final Address sender;
+    private final PeerCredentials credentials;
     private final Inbox inbox;
+    private final Admission admission;
     private final int maxFrameLength;
     /** The bytes of one frame that a read cut short, or null. */
     private ByteBuf partial;
     private boolean failed;
 
-    FrameBatchDecoder(Address receiver, Address sender, Inbox inbox, int maxFrameLength) {
+    FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, int maxFrameLength,
+            Admission admission) {
         this.receiver = receiver;
         this.sender = sender;
+        this.credentials = credentials;
         this.inbox = inbox;
+        this.admission = admission;
         this.maxFrameLength = maxFrameLength;
     }
 
@@ -80,7 +86,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         }
         ByteBuf complete = partial;
         partial = null;
-        inbox.add(ctx.channel(), new InboundBatch(sender, complete, 1));
+        inbox.add(ctx.channel(), new InboundBatch(sender, credentials, complete, 1));
         return true;
     }
 
@@ -103,7 +109,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             frames++;
         }
         if (frames > 0) {
-            inbox.add(ctx.channel(), new InboundBatch(sender, in.retainedSlice(start, position - start), frames));
+            inbox.add(ctx.channel(), new InboundBatch(sender, credentials, in.retainedSlice(start, position - start), frames));
         }
         in.readerIndex(position);
         if (badLength >= 0) {
@@ -120,6 +126,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
 
     private void protocolError(ChannelHandlerContext ctx, long length) {
         failed = true;
+        admission.protocolError();
         releasePartial();
         String reason = "frame length " + length + " exceeds maxFrameLength " + maxFrameLength + " of " + receiver;
         LOG.warn("closing connection from {} to {}: {}", sender, receiver, reason);

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.PeerCredentials;
 import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.TransportException;
@@ -40,8 +41,8 @@ public final class FrameCodec {
     private FrameCodec() {
     }
 
-    /** Fired on a listening pipeline once a connector's hello is accepted. */
-    public record HelloReceived(Address sender) {
+    /** Fired on a listening pipeline once a connector's hello is accepted, with its kernel-verified credentials. */
+    public record HelloReceived(Address sender, PeerCredentials credentials) {
     }
 
     /** Fired on a connecting pipeline once the listener accepted our hello. */
@@ -79,10 +80,10 @@ public final class FrameCodec {
     public static ChannelHandler listenerHello(Address self, int maxFrameLength, Duration helloTimeout) {
         Objects.requireNonNull(self, "self");
         checkMaxFrameLength(maxFrameLength);
-        return new HelloHandler(self, (ctx, sender) -> {
-            ctx.fireUserEventTriggered(new HelloReceived(sender));
+        return new HelloHandler(self, (ctx, sender, credentials) -> {
+            ctx.fireUserEventTriggered(new HelloReceived(sender, credentials));
             ctx.pipeline().remove(ctx.handler());
-        }, maxFrameLength, Objects.requireNonNull(helloTimeout, "helloTimeout").toNanos());
+        }, maxFrameLength, Objects.requireNonNull(helloTimeout, "helloTimeout").toNanos(), Admission.OPEN);
     }
 
     /**

@@ -69,7 +69,7 @@ final class FrameConsumer {
             int length = buffer.getInt(batch.cursor);
             ByteBuf payload = buffer.retainedSlice(batch.cursor + Protocol.LENGTH_FIELD_LENGTH, length);
             advance(batch, length);
-            return new OwnedFrame(batch.sender, payload);
+            return new OwnedFrame(batch.sender, batch.credentials, payload);
         } finally {
             release();
         }

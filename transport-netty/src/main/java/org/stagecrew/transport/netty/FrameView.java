@@ -3,6 +3,7 @@ package org.stagecrew.transport.netty;
 import io.netty.buffer.ByteBuf;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.PeerCredentials;
 
 /**
  * The reused flyweight {@link Frame} that a consumer hands to handlers: one read-only view of the
@@ -11,11 +12,13 @@ import org.stagecrew.transport.Frame;
  */
 final class FrameView implements Frame {
     private Address sender;
+    private PeerCredentials credentials;
     private ByteBuf batchView;
 
     /** Points the view at a new batch; one read-only wrapper per batch. */
     void batch(InboundBatch batch) {
         this.sender = batch.sender;
+        this.credentials = batch.credentials;
         this.batchView = batch.buffer.asReadOnly();
     }
 
@@ -26,12 +29,18 @@ final class FrameView implements Frame {
 
     void clear() {
         sender = null;
+        credentials = null;
         batchView = null;
     }
 
     @Override
     public Address sender() {
         return sender;
+    }
+
+    @Override
+    public PeerCredentials credentials() {
+        return credentials;
     }
 
     @Override
@@ -46,12 +55,12 @@ final class FrameView implements Frame {
 
     @Override
     public Frame retain() {
-        return new OwnedFrame(sender, batchView.retainedSlice());
+        return new OwnedFrame(sender, credentials, batchView.retainedSlice());
     }
 
     @Override
     public Frame copy() {
-        return new OwnedFrame(sender, batchView.copy());
+        return new OwnedFrame(sender, credentials, batchView.copy());
     }
 
     @Override

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.PeerCredentials;
 
 /**
  * The listening side of the hello exchange: reads the connector's hello, answers with a notice, and
@@ -23,23 +24,27 @@ final class HelloHandler extends ByteToMessageDecoder {
 
     /** What to do with a connection whose hello was accepted; must remove or replace {@code ctx.handler()}. */
     interface AcceptAction {
-        void accepted(ChannelHandlerContext ctx, Address sender);
+        void accepted(ChannelHandlerContext ctx, Address sender, PeerCredentials credentials);
     }
 
     private final Address receiver;
     private final AcceptAction onAccepted;
     private final int maxFrameLength;
     private final long helloTimeoutNanos;
+    private final Admission admission;
+    private PeerCredentials credentials;
     private ScheduledFuture<?> timeout;
     private boolean done;
 
     /** The listening side of a {@link org.stagecrew.transport.Transport}: frames go to {@code inbox} in batches. */
-    static HelloHandler forInbox(Address receiver, Inbox inbox, int maxFrameLength, long helloTimeoutNanos) {
-        return new HelloHandler(receiver, (ctx, sender) -> ctx.pipeline().replace(ctx.handler(), "frames",
-                new FrameBatchDecoder(receiver, sender, inbox, maxFrameLength)), maxFrameLength, helloTimeoutNanos);
+    static HelloHandler forInbox(Address receiver, Inbox inbox, int maxFrameLength, long helloTimeoutNanos, Admission admission) {
+        return new HelloHandler(receiver, (ctx, sender, credentials) -> ctx.pipeline().replace(ctx.handler(), "frames",
+                new FrameBatchDecoder(receiver, sender, credentials, inbox, maxFrameLength, admission)),
+                maxFrameLength, helloTimeoutNanos, admission);
     }
 
-    HelloHandler(Address receiver, AcceptAction onAccepted, int maxFrameLength, long helloTimeoutNanos) {
+    HelloHandler(Address receiver, AcceptAction onAccepted, int maxFrameLength, long helloTimeoutNanos, Admission admission) {
+        this.admission = admission;
         this.receiver = receiver;
         this.onAccepted = onAccepted;
         this.maxFrameLength = maxFrameLength;
@@ -48,12 +53,32 @@ final class HelloHandler extends ByteToMessageDecoder {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) {
+            admit(ctx);
+        }
         timeout = ctx.executor().schedule(() -> {
             if (!done) {
                 reject(ctx, Protocol.MALFORMED_HELLO, "no complete hello within "
                         + TimeUnit.NANOSECONDS.toMillis(helloTimeoutNanos) + " ms");
             }
         }, helloTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        if (credentials == null && !done) {
+            admit(ctx);
+        }
+        super.channelActive(ctx);
+    }
+
+    /** Reads the peer's credentials and refuses it now if the policy or the connection cap says so. */
+    private void admit(ChannelHandlerContext ctx) {
+        Admission.Verdict verdict = admission.judge(ctx.channel());
+        credentials = verdict.credentials();
+        if (!verdict.admitted()) {
+            reject(ctx, verdict.code(), verdict.reason());
+        }
     }
 
     @Override
@@ -104,13 +129,18 @@ final class HelloHandler extends ByteToMessageDecoder {
             return;
         }
         done = true;
+        admission.accepted();
         ctx.writeAndFlush(Protocol.encodeAccept(ctx.alloc(), maxFrameLength), ctx.voidPromise());
-        onAccepted.accepted(ctx, sender);
+        onAccepted.accepted(ctx, sender, credentials);
     }
 
     private void reject(ChannelHandlerContext ctx, int code, String reason) {
+        if (done) {
+            return;
+        }
         done = true;
-        LOG.warn("rejected connection to {} ({}): {}", receiver, Protocol.codeName(code), reason);
+        admission.rejected();
+        LOG.warn("rejected connection to {} from {} ({}): {}", receiver, credentials, Protocol.codeName(code), reason);
         ctx.writeAndFlush(Protocol.encodeNotice(ctx.alloc(), code, reason)).addListener(ChannelFutureListener.CLOSE);
     }
 

@@ -2,6 +2,7 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.PeerCredentials;
 
 /**
  * Whole frames decoded from one read of one connection, still in wire layout ({@code [u32 length]
@@ -10,6 +11,7 @@ import org.stagecrew.transport.Address;
  */
 final class InboundBatch {
     final Address sender;
+    final PeerCredentials credentials;
     final ByteBuf buffer;
     final int frames;
     final int bytes;
@@ -19,8 +21,9 @@ final class InboundBatch {
     /** Frames not yet handed out; consumer-side state. */
     int remaining;
 
-    InboundBatch(Address sender, ByteBuf buffer, int frames) {
+    InboundBatch(Address sender, PeerCredentials credentials, ByteBuf buffer, int frames) {
         this.sender = sender;
+        this.credentials = credentials;
         this.buffer = buffer;
         this.frames = frames;
         this.bytes = buffer.readableBytes();

@@ -23,11 +23,16 @@ import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringDomainSocketChannel;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerDomainSocketChannel;
+import io.netty.channel.socket.nio.NioChannelOption;
+import java.io.IOException;
 import java.net.SocketAddress;
+import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
 import java.net.UnixDomainSocketAddress;
 import java.util.Locale;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.IoMode;
+import org.stagecrew.transport.PeerCredentials;
 import org.stagecrew.transport.TransportException;
 
 /**
@@ -265,6 +270,40 @@ enum IoBackend {
             root = root.getCause();
         }
         return root.getMessage() != null ? root.getMessage() : root.toString();
+    }
+
+    /**
+     * Reads the kernel's credentials of the peer of an accepted channel, or returns null if this
+     * mode or platform cannot. {@code backend} null means: whatever the channel's type allows.
+     */
+    static PeerCredentials peerCredentials(IoBackend backend, Channel channel) {
+        try {
+            io.netty.channel.unix.PeerCredentials native_ = null;
+            if (channel instanceof EpollDomainSocketChannel) {
+                native_ = ((EpollDomainSocketChannel) channel).peerCredentials();
+            } else if (channel instanceof IoUringDomainSocketChannel) {
+                native_ = ((IoUringDomainSocketChannel) channel).peerCredentials();
+            } else if (channel instanceof KQueueDomainSocketChannel) {
+                native_ = ((KQueueDomainSocketChannel) channel).peerCredentials();
+            } else if (channel instanceof NioDomainSocketChannel) {
+                UnixDomainPrincipal principal = channel.config().getOption(NioChannelOption.of(ExtendedSocketOptions.SO_PEERCRED));
+                if (principal == null) {
+                    return null;
+                }
+                PeerCredentials self = PeerCredentials.ofThisProcess();
+                String user = principal.user().getName();
+                return new PeerCredentials(-1, user.equals(self.user()) ? self.uid() : -1, -1, user);
+            } else if (channel instanceof LocalChannel) {
+                return PeerCredentials.ofThisProcess();
+            }
+            if (native_ == null) {
+                return null;
+            }
+            int[] gids = native_.gids();
+            return new PeerCredentials(native_.pid(), native_.uid(), gids.length > 0 ? gids[0] : -1);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     private static Throwable notOn(String what) {

@@ -40,6 +40,7 @@ import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.TransportStats;
 import org.stagecrew.transport.TransportTimeoutException;
 
 /**
@@ -63,6 +64,7 @@ final class NettyTransport implements Transport {
     private final ConcurrentHashMap<Address, OutboundConnection> connections = new ConcurrentHashMap<>();
     private final Set<Channel> inbound = ConcurrentHashMap.newKeySet();
     private final Inbox inbox;
+    private final Admission admission;
     private final FrameConsumer consumer;
     private final TransportClosedException closedCause;
     private volatile boolean open = true;
@@ -75,6 +77,7 @@ final class NettyTransport implements Transport {
         this.socketFile = backend.mode().usesSocketFiles() && !address.isAbstract() ? address.toPath() : null;
         this.group = group;
         this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes());
+        this.admission = new Admission(backend, config.peerPolicy(), config.maxConnections());
         this.consumer = new FrameConsumer(this, inbox);
         this.closedCause = new TransportClosedException("transport " + address + " is closed");
         WriteBufferWaterMark waterMark =
@@ -130,7 +133,7 @@ final class NettyTransport implements Transport {
                         inbound.add(ch);
                         ch.closeFuture().addListener(f -> inbound.remove(ch));
                         ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.maxFrameLength(),
-                                config.helloTimeout().toNanos()));
+                                config.helloTimeout().toNanos(), admission));
                     }
                 });
         if (backend != IoBackend.LOCAL) {
@@ -288,6 +291,11 @@ final class NettyTransport implements Transport {
     @Override
     public int poll(FrameHandler handler, int limit, Duration timeout) {
         return consumer.poll(Objects.requireNonNull(handler, "handler"), limit, Objects.requireNonNull(timeout, "timeout"));
+    }
+
+    @Override
+    public TransportStats stats() {
+        return admission.stats();
     }
 
     @Override

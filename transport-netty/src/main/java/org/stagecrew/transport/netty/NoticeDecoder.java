@@ -43,7 +43,9 @@ final class NoticeDecoder extends ByteToMessageDecoder {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-        ctx.writeAndFlush(Protocol.encodeHello(ctx.alloc(), self), ctx.voidPromise());
+        // A listener that refuses us may answer and close before our hello is written; the write then
+        // fails, but the answer (read next) or the close says why, so the failed write is not the news.
+        ctx.writeAndFlush(Protocol.encodeHello(ctx.alloc(), self));
         super.channelActive(ctx);
     }
 
@@ -93,8 +95,8 @@ final class NoticeDecoder extends ByteToMessageDecoder {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        super.channelInactive(ctx); // decodes a notice still buffered, whose reason then wins
         listener.onFailure(ctx, new TransportClosedException("send to " + peer + " failed: the connection was closed by the peer"));
-        super.channelInactive(ctx);
     }
 
     @Override

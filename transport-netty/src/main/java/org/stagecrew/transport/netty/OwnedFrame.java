@@ -4,21 +4,29 @@ import io.netty.buffer.ByteBuf;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.PeerCredentials;
 
 /** A {@link Frame} that owns one reference to its payload and releases it once on {@link #close()}. */
 final class OwnedFrame implements Frame {
     private final Address sender;
+    private final PeerCredentials credentials;
     private final ByteBuf payload;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    OwnedFrame(Address sender, ByteBuf payload) {
+    OwnedFrame(Address sender, PeerCredentials credentials, ByteBuf payload) {
         this.sender = sender;
+        this.credentials = credentials;
         this.payload = payload;
     }
 
     @Override
     public Address sender() {
         return sender;
+    }
+
+    @Override
+    public PeerCredentials credentials() {
+        return credentials;
     }
 
     @Override
@@ -34,13 +42,13 @@ final class OwnedFrame implements Frame {
     @Override
     public Frame retain() {
         ensureOpen();
-        return new OwnedFrame(sender, payload.retainedSlice());
+        return new OwnedFrame(sender, credentials, payload.retainedSlice());
     }
 
     @Override
     public Frame copy() {
         ensureOpen();
-        return new OwnedFrame(sender, payload.copy());
+        return new OwnedFrame(sender, credentials, payload.copy());
     }
 
     @Override

@@ -16,13 +16,16 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.PeerCredentials;
 
 class FrameBatchDecoderTest {
     private static final Address RECEIVER = Address.of("/tmp/receiver.sock");
     private static final Address SENDER = Address.of("/tmp/sender.sock");
+    private static final PeerCredentials CREDENTIALS = new PeerCredentials(4711, 1000, 1000);
+    private final Admission ADMISSION = new Admission(IoBackend.LOCAL, org.stagecrew.transport.PeerPolicy.anyone(), 10);
 
     private final Inbox inbox = new Inbox(RECEIVER, 1_000_000, Long.MAX_VALUE);
-    private final EmbeddedChannel channel = new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, inbox, 1024));
+    private final EmbeddedChannel channel = new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, CREDENTIALS, inbox, 1024, ADMISSION));
 
     @AfterEach
     void closeChannel() {
@@ -37,6 +40,7 @@ class FrameBatchDecoderTest {
         InboundBatch batch = inbox.poll();
         assertEquals(3, batch.frames);
         assertEquals(SENDER, batch.sender);
+        assertEquals(CREDENTIALS, batch.credentials);
         assertFrames(payloads(3, 10), walk(batch));
         assertNull(inbox.poll());
     }
@@ -48,7 +52,7 @@ class FrameBatchDecoderTest {
         sent.add(1, new byte[0]);
         byte[] stream = ByteBufUtil.getBytes(releaseAfter(encode(sent)));
         for (int cut = 0; cut <= stream.length; cut++) {
-            EmbeddedChannel ch = new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, inbox, 1024));
+            EmbeddedChannel ch = new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, CREDENTIALS, inbox, 1024, ADMISSION));
             ch.writeInbound(buffer(stream, 0, cut));
             ch.writeInbound(buffer(stream, cut, stream.length - cut));
             assertFrames(sent, drainAll());
@@ -84,6 +88,7 @@ class FrameBatchDecoderTest {
             notice.release();
         }
         assertFalse(channel.isActive());
+        assertEquals(1, ADMISSION.stats().protocolErrors());
     }
 
     @Test

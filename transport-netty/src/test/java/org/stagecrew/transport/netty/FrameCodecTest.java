@@ -54,6 +54,7 @@ import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.FrameTooLargeException;
 import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.PeerRejectedException;
+import org.stagecrew.transport.PeerCredentials;
 import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportClosedException;
@@ -183,7 +184,7 @@ class FrameCodecTest {
             CompletableFuture.allOf(written.toArray(CompletableFuture[]::new)).get(WAIT_SECONDS, TimeUnit.SECONDS);
 
             Recorder server = new Recorder(events);
-            assertEquals(new FrameCodec.HelloReceived(transport.address()), server.next());
+            assertHelloFrom(transport, server.next());
             for (int i = 0; i < sent.size(); i++) {
                 assertEquals(sent.get(i), server.next(), "frame " + i);
             }
@@ -203,7 +204,7 @@ class FrameCodecTest {
             transport.send(self, Unpooled.copiedBuffer("after", StandardCharsets.UTF_8)).get(WAIT_SECONDS, TimeUnit.SECONDS);
 
             Recorder server = new Recorder(events);
-            assertEquals(new FrameCodec.HelloReceived(transport.address()), server.next());
+            assertHelloFrom(transport, server.next());
             assertEquals("sixteen bytes ok", server.next());
             assertEquals("after", server.next());
         }
@@ -521,6 +522,19 @@ class FrameCodecTest {
         /** The next event if there is one now, else null. */
         Object poll() {
             return events.poll();
+        }
+    }
+
+    /** The listener's first event names the transport and carries this process's credentials (native modes and LOCAL). */
+    private static void assertHelloFrom(Transport transport, Object event) {
+        FrameCodec.HelloReceived hello = assertInstanceOf(FrameCodec.HelloReceived.class, event);
+        assertEquals(transport.address(), hello.sender());
+        PeerCredentials self = PeerCredentials.ofThisProcess();
+        if (hello.credentials().uid() >= 0) {
+            assertEquals(self.uid(), hello.credentials().uid(), hello.credentials().toString());
+        }
+        if (hello.credentials().pid() >= 0) {
+            assertEquals(self.pid(), hello.credentials().pid(), hello.credentials().toString());
         }
     }
 }

@@ -13,14 +13,16 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.PeerPolicy;
 
 class HelloHandlerTest {
     private static final Address RECEIVER = Address.of("/tmp/receiver.sock");
     private static final Address SENDER = Address.of("/tmp/sender.sock");
 
     private final Inbox inbox = new Inbox(RECEIVER, 1000, Long.MAX_VALUE);
+    private final Admission admission = new Admission(null, PeerPolicy.anyone(), 10);
     private final EmbeddedChannel channel =
-            new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.SECONDS.toNanos(5)));
+            new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.SECONDS.toNanos(5), admission));
 
     @AfterEach
     void closeChannel() {
@@ -35,6 +37,7 @@ class HelloHandlerTest {
         channel.writeInbound(in);
 
         assertNotice(Protocol.ACCEPTED, "");
+        assertEquals(1, admission.stats().connectionsAccepted());
         InboundBatch batch = inbox.poll();
         assertNotNull(batch);
         assertEquals(2, batch.frames);
@@ -48,6 +51,7 @@ class HelloHandlerTest {
         channel.writeInbound(PooledByteBufAllocator.DEFAULT.buffer().writeBytes("GET ".getBytes(StandardCharsets.US_ASCII)));
         assertNotice(Protocol.MALFORMED_HELLO, "bad magic 0x47455420");
         assertFalse(channel.isActive());
+        assertEquals(1, admission.stats().connectionsRejected());
     }
 
     @Test
@@ -79,7 +83,7 @@ class HelloHandlerTest {
     @Test
     void aPeerThatNeverCompletesItsHelloIsCutOffAfterTheTimeout() {
         // A timeout far beyond the test's real duration, reached by moving the embedded clock.
-        EmbeddedChannel slow = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1)));
+        EmbeddedChannel slow = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1), admission));
         slow.writeInbound(PooledByteBufAllocator.DEFAULT.buffer().writeInt(Protocol.MAGIC));
         assertTrue(slow.isActive(), "cut off before the timeout");
         slow.advanceTimeBy(61, TimeUnit.MINUTES);
@@ -93,6 +97,40 @@ class HelloHandlerTest {
         }
         assertFalse(slow.isActive());
         slow.finishAndReleaseAll();
+    }
+
+    @Test
+    void aPeerThePolicyRefusesIsAnsweredNotAllowedBeforeItsHelloAndCounted() {
+        Admission strict = new Admission(null, peer -> false, 10);
+        EmbeddedChannel refused = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1), strict));
+        ByteBuf notice = refused.readOutbound();
+        try {
+            assertEquals(Protocol.NOT_ALLOWED, notice.getUnsignedByte(Protocol.NOTICE_CODE_OFFSET));
+            assertTrue(reason(notice).contains("could not be read") || reason(notice).contains("not allowed"), reason(notice));
+        } finally {
+            notice.release();
+        }
+        assertFalse(refused.isActive());
+        assertEquals(1, strict.stats().connectionsRejected());
+        refused.finishAndReleaseAll();
+    }
+
+    @Test
+    void aConnectionAboveTheCapIsAnsweredTooManyConnections() {
+        Admission capped = new Admission(null, PeerPolicy.anyone(), 1);
+        EmbeddedChannel first = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1), capped));
+        EmbeddedChannel second = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1), capped));
+        ByteBuf notice = second.readOutbound();
+        try {
+            assertEquals(Protocol.TOO_MANY_CONNECTIONS, notice.getUnsignedByte(Protocol.NOTICE_CODE_OFFSET));
+            assertTrue(reason(notice).contains("maximum of 1 connections"), reason(notice));
+        } finally {
+            notice.release();
+        }
+        assertTrue(first.isActive());
+        assertFalse(second.isActive());
+        first.finishAndReleaseAll();
+        second.finishAndReleaseAll();
     }
 
     private void assertNotice(int code, String reasonPart) {

@@ -42,6 +42,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.TransportStats;
+import org.stagecrew.transport.PeerCredentials;
 import org.stagecrew.transport.AddressInUseException;
 import org.stagecrew.transport.BackPressureException;
 import org.stagecrew.transport.ConnectionRefusedException;
@@ -201,6 +203,63 @@ abstract class TransportContractTest {
                 } finally {
                     kept.forEach(Frame::close);
                 }
+            }
+        }
+    }
+
+    @Nested
+    class AccessControl {
+
+        @Test
+        void aReceivedFrameCarriesTheSendersKernelVerifiedCredentials() throws Exception {
+            try (Transport a = open(); Transport b = open()) {
+                a.send(b.address(), utf8("who am I")).get(WAIT.toSeconds(), SECONDS);
+                try (Frame frame = b.receive(WAIT)) {
+                    assertNotNull(frame, "no frame within " + WAIT);
+                    PeerCredentials self = PeerCredentials.ofThisProcess();
+                    PeerCredentials peer = frame.credentials();
+                    assertEquals(self.uid(), peer.uid(), peer.toString());
+                    if (mode() == IoMode.NIO) {
+                        assertEquals(-1, peer.pid(), "the JDK does not report the peer's pid");
+                        assertEquals(self.user(), peer.user());
+                    } else {
+                        assertEquals(self.pid(), peer.pid(), peer.toString());
+                    }
+                    try (Frame kept = frame.retain()) {
+                        assertEquals(peer, kept.credentials());
+                    }
+                }
+            }
+        }
+
+        @Test
+        void aPeerThePolicyRefusesGetsNotAllowedWithTheReasonAndIsCounted() throws Exception {
+            try (Transport strict = open(config().peerPolicy(peer -> false)); Transport sender = open()) {
+                CompletableFuture<Void> sent = sender.send(strict.address(), utf8("let me in"));
+                ExecutionException e = assertThrows(ExecutionException.class, () -> sent.get(WAIT.toSeconds(), SECONDS));
+                PeerRejectedException rejected = assertInstanceOf(PeerRejectedException.class, e.getCause());
+                assertEquals(2, rejected.code());
+                assertTrue(rejected.getMessage().contains("NOT_ALLOWED"), rejected.getMessage());
+                assertTrue(rejected.reason().contains("uid " + PeerCredentials.ofThisProcess().uid()), rejected.reason());
+                assertEquals(new TransportStats(0, 1, 0), strict.stats());
+                assertNull(strict.receive(Duration.ofMillis(50)), "a refused peer delivered a frame");
+            }
+        }
+
+        @Test
+        void connectionsAboveTheCapAreRefusedWithTooManyConnections() throws Exception {
+            try (Transport capped = open(config().maxConnections(1)); Transport first = open(); Transport second = open()) {
+                first.send(capped.address(), utf8("first")).get(WAIT.toSeconds(), SECONDS);
+                CompletableFuture<Void> sent = second.send(capped.address(), utf8("second"));
+                ExecutionException e = assertThrows(ExecutionException.class, () -> sent.get(WAIT.toSeconds(), SECONDS));
+                PeerRejectedException rejected = assertInstanceOf(PeerRejectedException.class, e.getCause());
+                assertEquals(3, rejected.code());
+                assertTrue(rejected.reason().contains("maximum of 1 connections"), rejected.reason());
+                try (Frame frame = capped.receive(WAIT)) {
+                    assertEquals(first.address(), frame.sender());
+                }
+                assertEquals(1, capped.stats().connectionsAccepted());
+                assertEquals(1, capped.stats().connectionsRejected());
             }
         }
     }

@@ -9,6 +9,7 @@ import io.netty.buffer.ByteBuf;
 import org.junit.jupiter.api.Test;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.PeerCredentials;
 
 /** The checker of the ordering tests notices what it is meant to notice. */
 class SequencedFramesTest {
@@ -79,6 +80,11 @@ class SequencedFramesTest {
 
     /** A view frame over a buffer the test owns. */
     private record TestFrame(Address sender, ByteBuf payload) implements Frame {
+        @Override
+        public PeerCredentials credentials() {
+            return PeerCredentials.ofThisProcess();
+        }
+
         @Override
         public boolean isOwned() {
             return false;
