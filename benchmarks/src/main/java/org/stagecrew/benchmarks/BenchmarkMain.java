@@ -1,0 +1,105 @@
+package org.stagecrew.benchmarks;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The README's first command: measures one-way throughput and ping-pong latency of every available
+ * variant (ours in each socket mode, our codec over TCP loopback, and a hand-rolled plain-JDK UDS
+ * transport) in one run, with senders and receivers in separate JVMs, and prints and writes the
+ * results with ratios to the baselines.
+ */
+@Command(name = "stagecrew-benchmarks", mixinStandardHelpOptions = true,
+        description = "Throughput and latency of stagecrew transports against baselines, measured in one run.")
+public final class BenchmarkMain implements Callable<Integer> {
+
+    @Option(names = "--variants", split = ",", description = "Variants to run: ${COMPLETION-CANDIDATES}. Default: all available.")
+    List<Variant> variants;
+
+    @Option(names = "--sizes", split = ",", defaultValue = "64,1024,65536,1048576", description = "Frame sizes for 1->1 throughput, bytes (default ${DEFAULT-VALUE}); the first is used for fan-in.")
+    List<Integer> sizes;
+
+    @Option(names = "--fan-in", split = ",", defaultValue = "4,16", description = "Numbers of senders for N->1 throughput (default ${DEFAULT-VALUE}).")
+    List<Integer> fanIn;
+
+    @Option(names = "--ping-sizes", split = ",", defaultValue = "64,1024", description = "Frame sizes for ping-pong (default ${DEFAULT-VALUE}).")
+    List<Integer> pingSizes;
+
+    @Option(names = "--warmup-ms", defaultValue = "700", description = "Warm-up per throughput measurement (default ${DEFAULT-VALUE}).")
+    long warmupMillis;
+
+    @Option(names = "--run-ms", defaultValue = "1000", description = "Measured time per throughput measurement (default ${DEFAULT-VALUE}).")
+    long runMillis;
+
+    @Option(names = "--ping-warmup", defaultValue = "5000", description = "Round trips before measuring (default ${DEFAULT-VALUE}).")
+    int pingWarmup;
+
+    @Option(names = "--ping-count", defaultValue = "20000", description = "Measured round trips (default ${DEFAULT-VALUE}).")
+    int pingCount;
+
+    @Option(names = "--out", defaultValue = "benchmark-results", description = "Directory for results.csv, results.json, results.html (default ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--jvm-opt", description = "Extra option for the benchmark JVMs (repeatable).")
+    List<String> jvmOptions = new ArrayList<>();
+
+    /** Runs the benchmarks; exit code 0 when every count and checksum matched. */
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new BenchmarkMain()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        List<Variant> chosen = new ArrayList<>();
+        for (Variant v : variants != null ? variants : List.of(Variant.values())) {
+            if (v.isAvailable()) {
+                chosen.add(v);
+            } else {
+                System.out.printf("skipping %s: %s%n", v.label, v.mode.unavailabilityCause());
+            }
+        }
+        List<String> options = new ArrayList<>(List.of("-Xms256m", "-Xmx1g", "-Dio.netty.leakDetection.level=disabled",
+                "-Dio.netty.tryReflectionSetAccessible=true", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+                "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"));
+        options.addAll(jvmOptions);
+        String machine = String.format("%s, %d cores, %s %s, Java %s, %s", hostCpu(), Runtime.getRuntime().availableProcessors(),
+                System.getProperty("os.name"), System.getProperty("os.version"), System.getProperty("java.version"),
+                LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME).substring(0, 16));
+        Path sockets = Files.createTempDirectory(Path.of("/tmp"), "scb-");
+        long start = System.nanoTime();
+        try (Runner runner = new Runner(new Runner.Settings(chosen, sizes, fanIn, pingSizes, warmupMillis, runMillis, pingWarmup,
+                pingCount, sockets, options), System.out)) {
+            runner.run();
+            Report report = new Report(runner.throughput, runner.latency, machine);
+            report.printTables(System.out);
+            report.write(out);
+            System.out.printf("%nwrote %s/results.{csv,json,html} in %.0f s%n", out, (System.nanoTime() - start) / 1e9);
+            return runner.throughput.stream().allMatch(Results.Throughput::verified) ? 0 : 1;
+        } finally {
+            try (var files = Files.walk(sockets)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static String hostCpu() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (Exception e) {
+            // not Linux: fall through
+        }
+        return System.getProperty("os.arch");
+    }
+}

@@ -1,0 +1,27 @@
+package org.stagecrew.benchmarks;
+
+/** What one run measured. */
+final class Results {
+    private Results() {
+    }
+
+    /** One-way throughput of {@code senders} senders into one receiver. */
+    record Throughput(Variant variant, int senders, int size, long frames, long nanos, boolean verified,
+            long senderHeap, long senderDirect, long receiverHeap, long receiverDirect) {
+        double messagesPerSecond() {
+            return frames * 1e9 / nanos;
+        }
+
+        double bytesPerSecond() {
+            return messagesPerSecond() * size;
+        }
+
+        String workload() {
+            return senders + "->1";
+        }
+    }
+
+    /** Round-trip times of one ping-pong, in nanoseconds. */
+    record Latency(Variant variant, int size, int count, long p50, long p90, long p99, long p999, long max) {
+    }
+}

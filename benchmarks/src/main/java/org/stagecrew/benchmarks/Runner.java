@@ -1,0 +1,137 @@
+package org.stagecrew.benchmarks;
+
+import io.netty.buffer.Unpooled;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.stagecrew.concurrency.Concurrency;
+import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.IoMode;
+import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportConfig;
+
+/**
+ * Runs every workload for every variant: two agent JVMs per variant (a receiver and a sender),
+ * driven by text commands over a control transport, so that all variants see the same harness.
+ */
+final class Runner implements AutoCloseable {
+    private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(120);
+
+    private final Settings settings;
+    private final PrintStream log;
+    private final Transport control;
+    private final TransportConfig agentConfig;
+    final List<Results.Throughput> throughput = new ArrayList<>();
+    final List<Results.Latency> latency = new ArrayList<>();
+
+    /** What to run. */
+    record Settings(List<Variant> variants, List<Integer> sizes, List<Integer> fanIn, List<Integer> pingSizes,
+            long warmupMillis, long runMillis, int pingWarmup, int pingCount, Path socketDirectory, List<String> jvmOptions) {
+    }
+
+    Runner(Settings settings, PrintStream log) {
+        this.settings = settings;
+        this.log = log;
+        this.agentConfig = TransportConfig.builder().socketDirectory(settings.socketDirectory()).ioMode(IoMode.NIO)
+                .fileNamePrefix("ctl-").build();
+        this.control = Transport.open(agentConfig);
+    }
+
+    void run() throws Exception {
+        for (Variant variant : settings.variants()) {
+            log.printf("%n== %s%n", variant.label);
+            try (Concurrency receiver = agent(variant, "receiver"); Concurrency sender = agent(variant, "sender")) {
+                String target = command(receiver, "OPEN " + variant + " 1").trim();
+                for (int size : settings.sizes()) {
+                    throughput(variant, sender, receiver, target, 1, size);
+                }
+                for (int senders : settings.fanIn()) {
+                    throughput(variant, sender, receiver, target, senders, settings.sizes().get(0));
+                }
+                for (int size : settings.pingSizes()) {
+                    ping(variant, sender, receiver, target, size);
+                }
+                command(receiver, "EXIT");
+                command(sender, "EXIT");
+                receiver.join(Duration.ofSeconds(10));
+                sender.join(Duration.ofSeconds(10));
+            }
+        }
+    }
+
+    private Concurrency agent(Variant variant, String role) {
+        return Concurrency.process(Agent.class).name("bench-" + variant.name().toLowerCase() + "-" + role)
+                .parent(control.address()).arguments(settings.socketDirectory().toString())
+                .transportConfig(agentConfig).jvmOptions(settings.jvmOptions().toArray(new String[0]))
+                .startTimeout(Duration.ofSeconds(60)).start();
+    }
+
+    private void throughput(Variant variant, Concurrency sender, Concurrency receiver, String target, int senders, int size)
+            throws Exception {
+        command(sender, "OPEN " + variant + " " + senders);
+        command(receiver, "RECEIVE");
+        String[] sent = words(command(sender, "SEND " + target + " " + size + " " + settings.warmupMillis() + " " + settings.runMillis()));
+        long measured = Long.parseLong(sent[0]);
+        long nanos = Long.parseLong(sent[1]);
+        long total = Long.parseLong(sent[2]);
+        long sum = Long.parseLong(sent[3]);
+        String[] got = words(command(receiver, "RESULT " + total + " 60000"));
+        boolean verified = Long.parseLong(got[0]) == total && Long.parseLong(got[1]) == sum;
+        command(receiver, "STOPIO");
+        command(sender, "CLOSE");
+        String[] senderMemory = words(command(sender, "MEMORY"));
+        String[] receiverMemory = words(command(receiver, "MEMORY"));
+        Results.Throughput result = new Results.Throughput(variant, senders, size, measured, nanos, verified,
+                Long.parseLong(senderMemory[0]), Long.parseLong(senderMemory[1]),
+                Long.parseLong(receiverMemory[0]), Long.parseLong(receiverMemory[1]));
+        throughput.add(result);
+        log.printf("  %-5s %8s B  %,14.0f msgs/s  %,10.1f MB/s  %s%n", result.workload(), size, result.messagesPerSecond(),
+                result.bytesPerSecond() / 1e6, verified ? "verified" : "COUNT/CHECKSUM MISMATCH: got " + got[0] + " of " + total);
+    }
+
+    private void ping(Variant variant, Concurrency pinger, Concurrency echo, String target, int size) throws Exception {
+        String self = command(pinger, "OPEN " + variant + " 1").trim();
+        command(echo, "ECHO " + self);
+        String[] p = words(command(pinger, "PING " + target + " " + size + " " + settings.pingWarmup() + " " + settings.pingCount()));
+        command(echo, "STOPIO");
+        command(pinger, "CLOSE");
+        Results.Latency result = new Results.Latency(variant, size, settings.pingCount(), Long.parseLong(p[0]),
+                Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), Long.parseLong(p[4]));
+        latency.add(result);
+        log.printf("  ping-pong %6s B  p50 %6.1f  p90 %6.1f  p99 %6.1f  p99.9 %7.1f  max %8.1f us%n", size,
+                result.p50() / 1e3, result.p90() / 1e3, result.p99() / 1e3, result.p999() / 1e3, result.max() / 1e3);
+    }
+
+    private String command(Concurrency agent, String command) throws Exception {
+        control.send(agent.address(), Unpooled.copiedBuffer(command, StandardCharsets.UTF_8)).get();
+        long deadline = System.nanoTime() + REPLY_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            try (Frame reply = control.receive(Duration.ofMillis(500))) {
+                if (reply == null) {
+                    if (!agent.isAlive()) {
+                        throw new IllegalStateException(agent.name() + " died during '" + command + "'; see " + agent.logFile().orElse(null));
+                    }
+                    continue;
+                }
+                String text = reply.payload().toString(StandardCharsets.UTF_8);
+                if (text.startsWith("ERROR")) {
+                    throw new IllegalStateException(agent.name() + ": " + text);
+                }
+                return text.substring(2);
+            }
+        }
+        throw new IllegalStateException(agent.name() + " did not answer '" + command + "' within " + REPLY_TIMEOUT);
+    }
+
+    private static String[] words(String reply) {
+        return reply.trim().split(" ");
+    }
+
+    @Override
+    public void close() {
+        control.close();
+    }
+}

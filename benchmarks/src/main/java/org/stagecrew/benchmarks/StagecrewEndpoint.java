@@ -1,0 +1,57 @@
+package org.stagecrew.benchmarks;
+
+import io.netty.buffer.ByteBuf;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.FrameHandler;
+import org.stagecrew.transport.IoMode;
+import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportConfig;
+
+/** Our {@link Transport}, used exactly as a user would: blocking sends, frames pushed by poll. */
+final class StagecrewEndpoint implements Endpoint {
+    private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Transport transport;
+    /** Addresses by string, so that a send allocates nothing. */
+    private final ConcurrentHashMap<String, Address> addresses = new ConcurrentHashMap<>();
+    private Sink sink;
+    private final FrameHandler handler = frame -> sink.onFrame(frame.payload());
+
+    private StagecrewEndpoint(Transport transport) {
+        this.transport = transport;
+    }
+
+    static Endpoint open(Path socketDirectory, IoMode mode) {
+        return new StagecrewEndpoint(Transport.open(TransportConfig.builder()
+                .socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-").build()));
+    }
+
+    @Override
+    public String address() {
+        return transport.address().path();
+    }
+
+    @Override
+    public void send(String destination, ByteBuf payload) {
+        transport.send(addresses.computeIfAbsent(destination, Address::of), payload, SEND_TIMEOUT);
+    }
+
+    @Override
+    public void flush() {
+        transport.flush(SEND_TIMEOUT);
+    }
+
+    @Override
+    public int poll(Sink sink, int limit, long timeoutNanos) {
+        this.sink = sink;
+        return transport.poll(handler, limit, Duration.ofNanos(timeoutNanos));
+    }
+
+    @Override
+    public void close() {
+        transport.close();
+    }
+}
