@@ -1,6 +1,7 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.channel.ConnectTimeoutException;
+import java.io.IOException;
 import java.net.ConnectException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -8,6 +9,7 @@ import java.util.Locale;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.AddressInUseException;
 import org.stagecrew.transport.ConnectionRefusedException;
+import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportTimeoutException;
 import org.stagecrew.transport.UnknownAddressException;
@@ -42,6 +44,18 @@ final class Failures {
                     + " file exists but nothing listens on it (a stale file of a process that died?)", cause);
         }
         return new TransportException("send to " + destination + " failed: could not connect: " + cause, cause);
+    }
+
+    /** An established connection failed under us: a reset or broken pipe means the peer went away. */
+    static TransportException connectionLost(Address peer, Throwable cause) {
+        if (cause instanceof TransportException) {
+            return (TransportException) cause;
+        }
+        if (cause instanceof IOException) {
+            return new TransportClosedException("send to " + peer + " failed: the connection was lost ("
+                    + cause.getMessage() + "); the destination closed or died", cause);
+        }
+        return new TransportException("send to " + peer + " failed: " + cause, cause);
     }
 
     static TransportException bindFailed(Address address, boolean inJvm, Throwable cause) {

@@ -1,7 +1,6 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.slf4j.Logger;
@@ -130,8 +129,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         releasePartial();
         String reason = "frame length " + length + " exceeds maxFrameLength " + maxFrameLength + " of " + receiver;
         LOG.warn("closing connection from {} to {}: {}", sender, receiver, reason);
-        ctx.writeAndFlush(Protocol.encodeNotice(ctx.alloc(), Protocol.PROTOCOL_ERROR, reason))
-                .addListener(ChannelFutureListener.CLOSE);
+        Protocol.sendNoticeAndClose(ctx, Protocol.PROTOCOL_ERROR, reason);
     }
 
     @Override

@@ -2,7 +2,6 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.MessageToMessageEncoder;
@@ -145,8 +144,7 @@ public final class FrameCodec {
                     }
                     in.skipBytes(in.readableBytes());
                     String reason = "frame length " + length + " exceeds maxFrameLength " + maxFrameLength;
-                    ctx.writeAndFlush(Protocol.encodeNotice(ctx.alloc(), Protocol.PROTOCOL_ERROR, reason))
-                            .addListener(ChannelFutureListener.CLOSE);
+                    Protocol.sendNoticeAndClose(ctx, Protocol.PROTOCOL_ERROR, reason);
                     ctx.fireExceptionCaught(new ProtocolException("closing connection " + ctx.channel() + ": " + reason));
                     return;
                 }

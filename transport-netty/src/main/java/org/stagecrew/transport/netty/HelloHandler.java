@@ -1,7 +1,6 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
@@ -141,7 +140,7 @@ final class HelloHandler extends ByteToMessageDecoder {
         done = true;
         admission.rejected();
         LOG.warn("rejected connection to {} from {} ({}): {}", receiver, credentials, Protocol.codeName(code), reason);
-        ctx.writeAndFlush(Protocol.encodeNotice(ctx.alloc(), code, reason)).addListener(ChannelFutureListener.CLOSE);
+        Protocol.sendNoticeAndClose(ctx, code, reason);
     }
 
     @Override

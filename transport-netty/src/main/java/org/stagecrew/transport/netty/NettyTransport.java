@@ -68,6 +68,8 @@ final class NettyTransport implements Transport {
     private final FrameConsumer consumer;
     private final TransportClosedException closedCause;
     private volatile boolean open = true;
+    /** The connection of the latest send, for the next send to the same Address object. */
+    private volatile OutboundConnection lastConnection;
     private Channel serverChannel;
 
     private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group) {
@@ -252,6 +254,11 @@ final class NettyTransport implements Transport {
     }
 
     private OutboundConnection connectionFor(Address destination) {
+        // Most senders talk to one destination at a time: skip the map for it.
+        OutboundConnection last = lastConnection;
+        if (last != null && last.destination() == destination && last.failure() == null) {
+            return last;
+        }
         OutboundConnection connection = connections.get(destination);
         if (connection == null) {
             OutboundConnection fresh = new OutboundConnection(this, destination, group.next());
@@ -261,6 +268,7 @@ final class NettyTransport implements Transport {
                 fresh.connect();
             }
         }
+        lastConnection = connection;
         return connection;
     }
 

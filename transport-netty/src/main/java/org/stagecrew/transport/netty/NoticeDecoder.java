@@ -101,8 +101,7 @@ final class NoticeDecoder extends ByteToMessageDecoder {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        listener.onFailure(ctx, cause instanceof TransportException ? (TransportException) cause
-                : new TransportException("send to " + peer + " failed: " + cause, cause));
+        listener.onFailure(ctx, Failures.connectionLost(peer, cause));
         ctx.close();
     }
 }

@@ -49,6 +49,8 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     static final int CHUNK_SIZE = 256 * 1024;
     static final int MIN_CHUNK_SIZE = 4 * 1024;
     static final int ZERO_COPY_THRESHOLD = 32 * 1024;
+    /** Bytes one drain task moves before it yields the event loop to other work. */
+    static final long MAX_BYTES_PER_TASK = 4L * 1024 * 1024;
     private static final int HEADER = Protocol.LENGTH_FIELD_LENGTH;
 
     private static final AtomicLongFieldUpdater<OutboundConnection> QUEUED_BYTES =
@@ -276,14 +278,20 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         draining = true;
         try {
             Channel ch = channel;
+            long budget = MAX_BYTES_PER_TASK;
             do {
-                drainWhileWritable(ch);
+                budget -= drainWhileWritable(ch, budget);
                 ch.flush();
-            } while (ch.isWritable() && !peerFull() && !queue.isEmpty());
+            } while (budget > 0 && ch.isWritable() && !peerFull() && !queue.isEmpty());
             if (!ch.isWritable()) {
                 scheduled = 1; // parked: onWritabilityChanged runs the drain
             } else if (peerFull() && localPeer.parkUntilRoom(wakeFromPeer)) {
                 scheduled = 1; // parked: the in-JVM peer's inbox wakes us when it has room
+            } else if (budget <= 0 && !queue.isEmpty()) {
+                // A producer that never pauses must not starve accepts, hellos and other connections
+                // on this event loop: yield, and continue in a later task.
+                scheduled = 1;
+                loop.execute(this);
             }
         } finally {
             draining = false;
@@ -300,12 +308,13 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         }
     }
 
-    private void drainWhileWritable(Channel ch) {
+    /** Moves queued frames into the channel until it is full, the queue is empty or {@code limit} bytes moved. */
+    private long drainWhileWritable(Channel ch, long limit) {
         ByteBuf chunk = null;
         WriteCompletion completion = null;
         long drained = 0;
         long backlog = queuedBytes;
-        while (ch.isWritable() && !peerFull()) {
+        while (drained < limit && ch.isWritable() && !peerFull()) {
             Object message = queue.poll();
             if (message == null) {
                 break;
@@ -357,6 +366,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         if (drained > 0) {
             released(drained);
         }
+        return drained;
     }
 
     /** Fails one frame that the listener would close the connection for; the connection stays up. */
@@ -418,7 +428,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     /** The cause to report for a failed write: the connection's failure if known. */
     TransportException writeFailure(Throwable cause) {
         TransportException known = failure;
-        return known != null ? known : new TransportClosedException("send to " + destination + " failed: " + cause, cause);
+        return known != null ? known : Failures.connectionLost(destination, cause);
     }
 
     /** Completes the frames of one write: their futures, or a count for the undeliverable handler. */

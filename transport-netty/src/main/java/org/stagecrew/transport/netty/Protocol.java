@@ -2,6 +2,10 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.DuplexChannel;
+import java.util.concurrent.TimeUnit;
 import java.nio.charset.StandardCharsets;
 import org.stagecrew.transport.Address;
 
@@ -59,6 +63,9 @@ final class Protocol {
 
     static final int LENGTH_FIELD_LENGTH = 4;
 
+    /** How long a connection we refused stays half-open so that the peer reads our notice. */
+    static final long LINGER_MILLIS = 2_000;
+
     /** Notice codes. 0 accepts; every other code is followed by the listener closing the connection. */
     static final int ACCEPTED = 0;
     static final int UNSUPPORTED_VERSION = 1;
@@ -106,6 +113,24 @@ final class Protocol {
         ByteBuf buf = alloc.directBuffer(NOTICE_HEADER_LENGTH + length);
         buf.writeInt(MAGIC).writeByte(VERSION).writeByte(code).writeShort(length).writeBytes(text, 0, length);
         return buf;
+    }
+
+    /**
+     * Sends a refusing or closing notice, then closes without losing it: the output is shut down
+     * first and the connection closed after {@link #LINGER_MILLIS}, or when the peer closes. Closing
+     * at once while the peer's bytes sit unread makes the kernel reset the connection, and the peer
+     * may then never read the notice. The caller discards what still arrives.
+     */
+    static void sendNoticeAndClose(ChannelHandlerContext ctx, int code, String reason) {
+        Channel channel = ctx.channel();
+        ctx.writeAndFlush(encodeNotice(ctx.alloc(), code, reason)).addListener(written -> {
+            if (written.isSuccess() && channel instanceof DuplexChannel && channel.isActive()) {
+                ((DuplexChannel) channel).shutdownOutput();
+                channel.eventLoop().schedule(() -> channel.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+            } else {
+                channel.close();
+            }
+        });
     }
 
     static String codeName(int code) {
