@@ -1,7 +1,7 @@
 package org.stagecrew.benchmarks;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
@@ -222,7 +222,7 @@ public final class Agent implements Task {
     }
 
     private static ByteBuf frame(int size, long seq) {
-        ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(size, size);
+        ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(size, size);
         buf.writeLong(seq);
         buf.writerIndex(size);
         return buf;
