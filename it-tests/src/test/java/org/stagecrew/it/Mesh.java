@@ -19,7 +19,7 @@ import org.stagecrew.transport.Transport;
 /** Runs a mesh of {@link MeshTask} units on a stage and checks every unit's report. */
 final class Mesh {
     /** Small JVMs: the mesh's units each hold a few MiB of frames at most. */
-    static final String[] UNIT_JVM = {"-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k"};
+    static final String[] UNIT_JVM = {"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k"};
 
     private Mesh() {
     }

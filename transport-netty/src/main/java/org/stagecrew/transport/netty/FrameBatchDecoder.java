@@ -85,7 +85,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         }
         ByteBuf complete = partial;
         partial = null;
-        inbox.add(ctx.channel(), new InboundBatch(sender, credentials, complete, 1));
+        inbox.add(ctx.channel(), new InboundBatch(sender, credentials, complete, 1, complete.capacity()));
         return true;
     }
 
@@ -108,7 +108,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             frames++;
         }
         if (frames > 0) {
-            inbox.add(ctx.channel(), new InboundBatch(sender, credentials, in.retainedSlice(start, position - start), frames));
+            inbox.add(ctx.channel(), new InboundBatch(sender, credentials, in.retainedSlice(start, position - start), frames, in.capacity()));
         }
         in.readerIndex(position);
         if (badLength >= 0) {

@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.FrameHandler;
+import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportException;
 
 /**
@@ -116,7 +117,8 @@ final class FrameConsumer {
 
     private boolean acquire(Duration timeout) {
         if (!transport.isOpen()) {
-            throw transport.closedCause();
+            // A fresh exception, so that its stack trace shows the caller rather than the transport's construction.
+            throw new TransportClosedException("receive on " + transport.address() + " failed: the transport is closed");
         }
         try {
             if (timeout == null) {

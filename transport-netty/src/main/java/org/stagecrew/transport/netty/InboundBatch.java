@@ -14,6 +14,7 @@ final class InboundBatch {
     final PeerCredentials credentials;
     final ByteBuf buffer;
     final int frames;
+    /** Memory the batch holds: the capacity of the buffer it slices, at least its readable bytes. */
     final int bytes;
 
     /** Reader position of the next frame's length field; consumer-side state. */
@@ -21,12 +22,14 @@ final class InboundBatch {
     /** Frames not yet handed out; consumer-side state. */
     int remaining;
 
-    InboundBatch(Address sender, PeerCredentials credentials, ByteBuf buffer, int frames) {
+    InboundBatch(Address sender, PeerCredentials credentials, ByteBuf buffer, int frames, int retainedCapacity) {
         this.sender = sender;
         this.credentials = credentials;
         this.buffer = buffer;
         this.frames = frames;
-        this.bytes = buffer.readableBytes();
+        // What the batch keeps alive is the whole read buffer it is a slice of, not just its frames:
+        // count that, so that the inbox's byte capacity bounds real memory.
+        this.bytes = Math.max(buffer.readableBytes(), retainedCapacity);
         this.cursor = buffer.readerIndex();
         this.remaining = frames;
     }

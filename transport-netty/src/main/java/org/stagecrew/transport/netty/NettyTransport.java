@@ -66,7 +66,6 @@ final class NettyTransport implements Transport {
     private final Inbox inbox;
     private final Admission admission;
     private final FrameConsumer consumer;
-    private final TransportClosedException closedCause;
     private volatile boolean open = true;
     /** The connection of the latest send, for the next send to the same Address object. */
     private volatile OutboundConnection lastConnection;
@@ -81,7 +80,6 @@ final class NettyTransport implements Transport {
         this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes());
         this.admission = new Admission(backend, config.peerPolicy(), config.maxConnections());
         this.consumer = new FrameConsumer(this, inbox);
-        this.closedCause = new TransportClosedException("transport " + address + " is closed");
         WriteBufferWaterMark waterMark =
                 new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark());
         this.clientTemplate = new Bootstrap()
@@ -430,7 +428,7 @@ final class NettyTransport implements Transport {
      */
     Future<?> sweepAfterClose(OutboundConnection connection) {
         TransportClosedException cause = new TransportClosedException("send to " + connection.destination()
-                + " failed: transport " + address + " is closed", closedCause);
+                + " failed: transport " + address + " is closed");
         try {
             return connection.loop().submit(() -> connection.onFailure(cause));
         } catch (RejectedExecutionException e) {
@@ -443,9 +441,6 @@ final class NettyTransport implements Transport {
         }
     }
 
-    TransportClosedException closedCause() {
-        return closedCause;
-    }
 
     @Override
     public String toString() {

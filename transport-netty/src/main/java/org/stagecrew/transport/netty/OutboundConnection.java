@@ -279,19 +279,29 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         try {
             Channel ch = channel;
             long budget = MAX_BYTES_PER_TASK;
-            do {
-                budget -= drainWhileWritable(ch, budget);
-                ch.flush();
-            } while (budget > 0 && ch.isWritable() && !peerFull() && !queue.isEmpty());
-            if (!ch.isWritable()) {
-                scheduled = 1; // parked: onWritabilityChanged runs the drain
-            } else if (peerFull() && localPeer.parkUntilRoom(wakeFromPeer)) {
-                scheduled = 1; // parked: the in-JVM peer's inbox wakes us when it has room
-            } else if (budget <= 0 && !queue.isEmpty()) {
-                // A producer that never pauses must not starve accepts, hellos and other connections
-                // on this event loop: yield, and continue in a later task.
-                scheduled = 1;
-                loop.execute(this);
+            while (true) {
+                do {
+                    budget -= drainWhileWritable(ch, budget);
+                    ch.flush();
+                } while (budget > 0 && ch.isWritable() && !peerFull() && !queue.isEmpty());
+                if (!ch.isWritable()) {
+                    scheduled = 1; // parked: onWritabilityChanged runs the drain
+                    return;
+                }
+                if (peerFull()) {
+                    if (localPeer.parkUntilRoom(wakeFromPeer)) {
+                        scheduled = 1; // parked: the in-JVM peer's inbox wakes us when it has room
+                        return;
+                    }
+                    continue; // the peer made room since we looked: drain again
+                }
+                if (budget <= 0 && !queue.isEmpty()) {
+                    // A producer that never pauses must not starve accepts, hellos and other connections
+                    // on this event loop: yield, and continue in a later task.
+                    scheduled = 1;
+                    loop.execute(this);
+                }
+                return;
             }
         } finally {
             draining = false;
