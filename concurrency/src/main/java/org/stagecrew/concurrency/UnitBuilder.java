@@ -88,8 +88,9 @@ public final class UnitBuilder {
 
     /**
      * Sets the configuration of the unit's transport. Default: {@link TransportConfig#defaults()}.
-     * A process unit uses its socket directory, file name (or prefix), I/O mode and limits; its
-     * handlers are not carried over.
+     * A process unit uses its socket directory, file name (or prefix), I/O mode, limits, timeouts
+     * and connection cap; code (the undeliverable handler, the peer policy) cannot cross into the
+     * child JVM, which uses the defaults for those.
      */
     public UnitBuilder transportConfig(TransportConfig transportConfig) {
         this.transportConfig = Objects.requireNonNull(transportConfig, "transportConfig");

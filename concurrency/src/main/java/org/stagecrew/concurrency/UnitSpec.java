@@ -71,6 +71,7 @@ final class UnitSpec {
         p.setProperty("connectTimeout", c.connectTimeout().toString());
         p.setProperty("helloTimeout", c.helloTimeout().toString());
         p.setProperty("ioThreads", Integer.toString(c.ioThreads()));
+        p.setProperty("maxConnections", Integer.toString(c.maxConnections()));
         StringWriter text = new StringWriter();
         try {
             p.store(text, null);
@@ -101,6 +102,7 @@ final class UnitSpec {
                 .connectTimeout(Duration.parse(p.getProperty("connectTimeout")))
                 .helloTimeout(Duration.parse(p.getProperty("helloTimeout")))
                 .ioThreads(Integer.parseInt(p.getProperty("ioThreads")))
+                .maxConnections(Integer.parseInt(p.getProperty("maxConnections")))
                 .build();
         String parent = p.getProperty("parent");
         return new UnitSpec(p.getProperty("task"), p.getProperty("name"), Boolean.parseBoolean(p.getProperty("daemon")),

@@ -20,7 +20,7 @@ public interface PeerPolicy {
     /** Admits the peer if this policy or {@code other} does. */
     default PeerPolicy or(PeerPolicy other) {
         Objects.requireNonNull(other, "other");
-        return peer -> allows(peer) || other.allows(peer);
+        return new NamedPeerPolicy(this + " or " + other, peer -> allows(peer) || other.allows(peer));
     }
 
     /** Only peers running as this process's user (the default). */
@@ -30,25 +30,39 @@ public interface PeerPolicy {
 
     /** Peers running as root (uid 0); use as {@code sameUser().or(root())} to let root in. */
     static PeerPolicy root() {
-        return uids(0);
+        return new NamedPeerPolicy("root", peer -> peer.uid() == 0);
     }
 
-    /** Peers running as one of {@code uids}. */
+    /**
+     * Peers running as one of {@code uids}. In NIO mode the JDK reports user names, not numbers: a
+     * foreign uid is unknown (-1) there and never matches; use {@link #users} or a native mode.
+     */
     static PeerPolicy uids(int... uids) {
         int[] allowed = uids.clone();
-        return peer -> peer.uid() >= 0 && Arrays.stream(allowed).anyMatch(u -> u == peer.uid());
+        return new NamedPeerPolicy("uids" + Arrays.toString(allowed),
+                peer -> peer.uid() >= 0 && Arrays.stream(allowed).anyMatch(u -> u == peer.uid()));
     }
 
-    /** Peers whose primary group is one of {@code gids}. */
+    /** Peers whose primary group is one of {@code gids}; unknown in NIO mode, as for {@link #uids}. */
     static PeerPolicy gids(int... gids) {
         int[] allowed = gids.clone();
-        return peer -> peer.gid() >= 0 && Arrays.stream(allowed).anyMatch(g -> g == peer.gid());
+        return new NamedPeerPolicy("gids" + Arrays.toString(allowed),
+                peer -> peer.gid() >= 0 && Arrays.stream(allowed).anyMatch(g -> g == peer.gid()));
+    }
+
+    /** Peers whose user name is one of {@code names}; known only in NIO mode, where the JDK reports names. */
+    static PeerPolicy users(String... names) {
+        java.util.List<String> allowed = java.util.List.of(names);
+        return new NamedPeerPolicy("users" + allowed, peer -> peer.user() != null && allowed.contains(peer.user()));
     }
 
     /** Every peer that can open the socket file; file permissions (0600) are then the only guard. */
     static PeerPolicy anyone() {
-        return peer -> true;
+        return ANYONE;
     }
+
+    /** The policy behind {@link #anyone()}. */
+    PeerPolicy ANYONE = new NamedPeerPolicy("anyone", peer -> true);
 
     /** The policy behind {@link #sameUser()}, with its own name in messages. */
     final class SameUser implements PeerPolicy {
