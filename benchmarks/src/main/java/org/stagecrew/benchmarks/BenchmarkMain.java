@@ -33,7 +33,7 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--ping-sizes", split = ",", defaultValue = "64,1024", description = "Frame sizes for ping-pong (default ${DEFAULT-VALUE}).")
     List<Integer> pingSizes;
 
-    @Option(names = "--warmup-ms", defaultValue = "700", description = "Warm-up per throughput measurement (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-ms", defaultValue = "1200", description = "Warm-up per throughput measurement (default ${DEFAULT-VALUE}).")
     long warmupMillis;
 
     @Option(names = "--run-ms", defaultValue = "1000", description = "Measured time per throughput measurement (default ${DEFAULT-VALUE}).")

@@ -306,8 +306,20 @@ final class TcpNettyEndpoint implements Endpoint {
             ch.write(payload, ch.voidPromise()); // the encoder releases it, also on failure
             if (++unflushedFrames >= FLUSH_EVERY_FRAMES || unflushedBytes >= FLUSH_EVERY_BYTES || !ch.isWritable()) {
                 flushNow();
+            } else if (idleFlushPending.compareAndSet(false, true)) {
+                // As our transport does: a batch is flushed as soon as the sender pauses, never held back.
+                ch.eventLoop().execute(idleFlush);
             }
         }
+
+        private final java.util.concurrent.atomic.AtomicBoolean idleFlushPending = new java.util.concurrent.atomic.AtomicBoolean();
+        private final Runnable idleFlush = () -> {
+            idleFlushPending.set(false);
+            Channel ch = channel;
+            if (ch != null) {
+                ch.flush();
+            }
+        };
 
         void awaitWritable() throws IOException, InterruptedException {
             Channel ch = channel;
