@@ -46,8 +46,9 @@ public final class Agent implements Task {
     private static final Duration IDLE = Duration.ofMillis(200);
 
     private final List<Endpoint> endpoints = new ArrayList<>();
+    // FastThreadLocalThreads, as a Netty-savvy user would use: the pooled allocator then reuses its buffer objects.
     private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "bench-io");
+        Thread t = new io.netty.util.concurrent.FastThreadLocalThread(r, "bench-io");
         t.setDaemon(true);
         return t;
     });

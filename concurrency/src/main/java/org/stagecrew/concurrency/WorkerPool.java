@@ -1,5 +1,6 @@
 package org.stagecrew.concurrency;
 
+import io.netty.util.concurrent.FastThreadLocalThread;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -36,8 +37,10 @@ public final class WorkerPool implements AutoCloseable {
     private WorkerPool(String name, int threads) {
         this.name = name;
         AtomicInteger counter = new AtomicInteger();
+        // FastThreadLocalThreads: Netty's pools and recyclers reuse their objects only on those, so a
+        // handler that allocates or retains buffers allocates no wrapper objects per message.
         ThreadFactory factory = r -> {
-            Thread t = new Thread(r, "stagecrew-worker-" + name + "-" + counter.incrementAndGet());
+            Thread t = new FastThreadLocalThread(r, "stagecrew-worker-" + name + "-" + counter.incrementAndGet());
             t.setDaemon(true);
             return t;
         };
