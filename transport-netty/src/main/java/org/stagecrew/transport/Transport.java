@@ -16,7 +16,7 @@ import org.stagecrew.transport.netty.NettyTransports;
  *
  * <p><b>Buffers.</b> Every send takes ownership of the payload buffer it is given, whatever happens
  * (the one exception: {@link #offer} returns a status other than {@link OfferResult#ACCEPTED}, and
- * then the caller keeps it). Pooled direct buffers ({@code ByteBufAllocator.DEFAULT}) are the
+ * then the caller keeps it). Pooled direct buffers ({@code PooledByteBufAllocator.DEFAULT}) are the
  * cheapest to send. Received frames are documented in {@link Frame}.
  *
  * <p><b>Back-pressure.</b> Each destination has a write queue bounded by the configured high
