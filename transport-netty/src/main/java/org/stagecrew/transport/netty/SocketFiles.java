@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.AddressInUseException;
+import org.stagecrew.transport.PeerCredentials;
 import org.stagecrew.transport.TransportException;
 
 /**
@@ -45,7 +46,8 @@ final class SocketFiles {
 
     private static final long PID = ProcessHandle.current().pid();
     private static final AtomicLong COUNTER = new AtomicLong();
-    private static final Integer PROCESS_UID = processUid();
+    /** This process's uid, or null where the platform does not tell (then user names are compared). */
+    private static final Integer PROCESS_UID = knownUid(PeerCredentials.ofThisProcess().uid());
     private static final Set<Path> UNLINK_ON_EXIT = ConcurrentHashMap.newKeySet();
     private static final AtomicBoolean EXIT_HOOK_INSTALLED = new AtomicBoolean();
 
@@ -188,12 +190,7 @@ final class SocketFiles {
         }
     }
 
-    // /proc/<pid> is owned by the process's effective uid; outside Linux we fall back to user names.
-    private static Integer processUid() {
-        try {
-            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return null;
-        }
+    private static Integer knownUid(int uid) {
+        return uid >= 0 ? uid : null;
     }
 }
