@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -32,21 +30,10 @@ class CrashIT {
     static final Duration WAIT = Duration.ofSeconds(60);
     static final String[] JVM = {"-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"};
 
-    final List<Reports.Report> pending = new ArrayList<>();
+    final Reports.Pending pending = new Reports.Pending(WAIT);
 
-    /** The next report of {@code kind} from {@code from}; reports of other kinds or senders are kept for later. */
     Reports.Report await(Transport me, String kind, Address from) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (true) {
-            for (Reports.Report r : pending) {
-                if (r.kind().equals(kind) && r.sender().equals(from)) {
-                    pending.remove(r);
-                    return r;
-                }
-            }
-            Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
-            pending.add(Reports.receive(me, left, kind + " report from " + from + " (have: " + pending + ")"));
-        }
+        return pending.await(me, kind, from);
     }
 
     Concurrency receiver(Stage stage, String name, Address sender, int index) {

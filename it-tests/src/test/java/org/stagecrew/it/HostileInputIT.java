@@ -50,7 +50,7 @@ class HostileInputIT {
     static final String[] JVM = {"-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"};
     static final List<String> ESCAPED = List.of("reached at the tail of the pipeline", "A task raised an exception");
 
-    final List<Reports.Report> pending = new ArrayList<>();
+    final Reports.Pending pending = new Reports.Pending(WAIT);
 
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -220,19 +220,8 @@ class HostileInputIT {
         return done;
     }
 
-    /** The next report of {@code kind} from {@code from}; reports of other kinds or senders are kept for later. */
     Reports.Report await(Transport me, String kind, Address from) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (true) {
-            for (Reports.Report r : pending) {
-                if (r.kind().equals(kind) && r.sender().equals(from)) {
-                    pending.remove(r);
-                    return r;
-                }
-            }
-            Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
-            pending.add(Reports.receive(me, left, kind + " report from " + from + " (have: " + pending + ")"));
-        }
+        return pending.await(me, kind, from);
     }
 
     static long count(List<String> log, String fragment) {

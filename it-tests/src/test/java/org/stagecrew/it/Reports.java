@@ -5,7 +5,9 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.stagecrew.transport.Address;
@@ -73,5 +75,33 @@ final class Reports {
 
     static String text(Frame frame) {
         return frame.payload().toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Reports as they arrive at one transport, taken by kind and sender: a report that is not the one
+     * waited for is kept for a later {@link #await}. Not thread-safe.
+     */
+    static final class Pending {
+        private final List<Report> kept = new ArrayList<>();
+        private final Duration timeout;
+
+        Pending(Duration timeout) {
+            this.timeout = timeout;
+        }
+
+        /** The next report of {@code kind} from {@code from}, waiting at most the timeout in all. */
+        Report await(Transport me, String kind, Address from) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                for (Report r : kept) {
+                    if (r.kind().equals(kind) && r.sender().equals(from)) {
+                        kept.remove(r);
+                        return r;
+                    }
+                }
+                Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
+                kept.add(receive(me, left, kind + " report from " + from + " (have: " + kept + ")"));
+            }
+        }
     }
 }
