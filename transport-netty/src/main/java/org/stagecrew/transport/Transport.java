@@ -80,6 +80,32 @@ public interface Transport extends AutoCloseable {
     void send(Address destination, ByteBuf payload, Duration timeout);
 
     /**
+     * Sends a copy of {@code length} bytes of {@code source} from {@code index}, waiting up to {@code
+     * timeout} while the destination's queue is above its high watermark. The caller keeps {@code
+     * source}: its indices and reference count do not change, and it may be reused as soon as this
+     * returns. The cheapest way to send small frames: they are encoded straight into the calling
+     * thread's pooled buffer for the destination. A later failure goes to the configured {@link
+     * UndeliverableHandler}.
+     *
+     * @throws IndexOutOfBoundsException if the range is not within {@code source}'s capacity
+     * @throws TransportTimeoutException if there was no room before the timeout
+     * @throws FrameTooLargeException if {@code length} is above {@code maxFrameLength}
+     * @throws TransportClosedException if the transport is closed
+     */
+    void send(Address destination, ByteBuf source, int index, int length, Duration timeout);
+
+    /**
+     * Queues a copy of {@code length} bytes of {@code source} from {@code index} if the destination
+     * has room, without blocking and without a future. The caller keeps {@code source} whatever the
+     * result. A later failure goes to the configured {@link UndeliverableHandler}.
+     *
+     * @return {@link OfferResult#ACCEPTED} if the frame was queued
+     * @throws IndexOutOfBoundsException if the range is not within {@code source}'s capacity
+     * @throws FrameTooLargeException if {@code length} is above {@code maxFrameLength}
+     */
+    OfferResult offer(Address destination, ByteBuf source, int index, int length);
+
+    /**
      * Queues a frame if the destination has room, without blocking and without a future. A later
      * failure goes to the configured {@link UndeliverableHandler}.
      *

@@ -176,7 +176,7 @@ final class NettyTransport implements Transport {
     public CompletableFuture<Void> send(Address destination, ByteBuf payload) {
         Objects.requireNonNull(destination, "destination");
         Objects.requireNonNull(payload, "payload");
-        TransportException refused = refusal(destination, payload);
+        TransportException refused = refusal(destination, payload.readableBytes());
         OutboundConnection connection = refused == null ? connectionFor(destination) : null;
         if (connection != null && connection.isBackPressured()) {
             refused = new BackPressureException("send to " + destination + " failed: " + connection.queuedBytes()
@@ -194,59 +194,123 @@ final class NettyTransport implements Transport {
 
     @Override
     public void send(Address destination, ByteBuf payload, Duration timeout) {
-        Objects.requireNonNull(destination, "destination");
         Objects.requireNonNull(payload, "payload");
-        Objects.requireNonNull(timeout, "timeout");
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            TransportException refused = refusal(destination, payload);
-            if (refused != null) {
-                payload.release();
-                throw refused;
+        send(destination, payload, payload.readerIndex(), payload.readableBytes(), timeout, true);
+    }
+
+    @Override
+    public void send(Address destination, ByteBuf source, int index, int length, Duration timeout) {
+        Objects.requireNonNull(source, "source");
+        checkRange(source, index, length);
+        send(destination, source, index, length, timeout, false);
+    }
+
+    private void send(Address destination, ByteBuf source, int index, int length, Duration timeout, boolean owned) {
+        boolean queued = false;
+        try {
+            Objects.requireNonNull(destination, "destination");
+            Objects.requireNonNull(timeout, "timeout");
+            long deadline = 0; // read the clock only when there is no room: it costs more than a send
+            boolean waiting = false;
+            while (true) {
+                TransportException refused = refusal(destination, length);
+                if (refused != null) {
+                    throw refused;
+                }
+                OutboundConnection connection = connectionFor(destination);
+                if (!connection.isBackPressured() && queue(connection, source, index, length, owned)) {
+                    queued = true;
+                    return;
+                }
+                if (!waiting) {
+                    waiting = true;
+                    deadline = System.nanoTime() + timeout.toNanos();
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TransportTimeoutException("send to " + destination + " timed out after " + timeout.toMillis()
+                            + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
+                            + config.writeBufferHighWaterMark() + "; the receiver is not keeping up");
+                }
+                connection.awaitRoom(left);
             }
-            OutboundConnection connection = connectionFor(destination);
-            if (!connection.isBackPressured()) {
-                connection.enqueue(payload, payload.readableBytes());
-                return;
+        } finally {
+            if (owned && !queued) {
+                source.release();
             }
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                payload.release();
-                throw new TransportTimeoutException("send to " + destination + " timed out after " + timeout.toMillis()
-                        + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
-                        + config.writeBufferHighWaterMark() + "; the receiver is not keeping up");
-            }
-            connection.awaitRoom(left);
         }
     }
 
     @Override
     public OfferResult offer(Address destination, ByteBuf payload) {
-        Objects.requireNonNull(destination, "destination");
         Objects.requireNonNull(payload, "payload");
+        return offer(destination, payload, payload.readerIndex(), payload.readableBytes(), true);
+    }
+
+    @Override
+    public OfferResult offer(Address destination, ByteBuf source, int index, int length) {
+        Objects.requireNonNull(source, "source");
+        checkRange(source, index, length);
+        return offer(destination, source, index, length, false);
+    }
+
+    private OfferResult offer(Address destination, ByteBuf source, int index, int length, boolean owned) {
+        Objects.requireNonNull(destination, "destination");
         if (!open) {
             return OfferResult.CLOSED;
         }
-        TransportException refused = refusal(destination, payload);
+        TransportException refused = refusal(destination, length);
         if (refused != null) {
-            payload.release();
+            if (owned) {
+                source.release();
+            }
             throw refused;
         }
         OutboundConnection connection = connectionFor(destination);
-        if (connection.isBackPressured()) {
+        if (connection.isBackPressured() || !queue(connection, source, index, length, owned)) {
             return OfferResult.BACK_PRESSURED;
         }
-        connection.enqueue(payload, payload.readableBytes());
         return OfferResult.ACCEPTED;
     }
 
+    private static void checkRange(ByteBuf source, int index, int length) {
+        if (index < 0 || length < 0 || index > source.capacity() - length) {
+            throw new IndexOutOfBoundsException("frame of " + length + " bytes at index " + index
+                    + " does not lie within the source buffer's capacity " + source.capacity());
+        }
+    }
+
+    /**
+     * Queues a frame: a small one as a copy in the calling thread's segment (an owned source is
+     * released once copied); a larger one as it is if owned, else as a pooled copy. Returns false,
+     * queuing nothing, if there was no room for a new segment.
+     */
+    private static boolean queue(OutboundConnection connection, ByteBuf source, int index, int length, boolean owned) {
+        if (length <= connection.appendLimit()) {
+            if (!connection.append(source, index, length)) {
+                return false;
+            }
+            if (owned) {
+                source.release();
+            }
+            return true;
+        }
+        ByteBuf frame = source;
+        if (!owned) {
+            frame = PooledByteBufAllocator.DEFAULT.directBuffer(length, length);
+            frame.writeBytes(source, index, length);
+        }
+        connection.enqueue(frame, length);
+        return true;
+    }
+
     /** Why a frame cannot be sent at all, or null. */
-    private TransportException refusal(Address destination, ByteBuf payload) {
+    private TransportException refusal(Address destination, int length) {
         if (!open) {
             return new TransportClosedException("send to " + destination + " failed: transport " + address + " is closed");
         }
-        if (payload.readableBytes() > config.maxFrameLength()) {
-            return new FrameTooLargeException(destination, payload.readableBytes(), config.maxFrameLength());
+        if (length > config.maxFrameLength()) {
+            return new FrameTooLargeException(destination, length, config.maxFrameLength());
         }
         return null;
     }

@@ -1,6 +1,7 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -27,14 +28,20 @@ import org.stagecrew.transport.TransportTimeoutException;
 /**
  * The cached connection to one destination, and its write queue.
  *
- * <p>Any thread appends frames to a lock-free MPSC queue ({@link #enqueue}); the first append after
- * the queue went idle schedules this object, as one task, on the connection's event loop. That task
- * ({@link #run}) drains everything queued: small frames are copied back to back into one pooled
- * chunk of up to {@value #CHUNK_SIZE} bytes, frames of {@value #ZERO_COPY_THRESHOLD} bytes or more
- * are written from the caller's buffer, and one flush carries the lot. So a burst of sends costs one
- * task, a few writes and one flush, whatever the number of frames.
+ * <p>Small frames without a future take the fast path ({@link #append}): the sending thread encodes
+ * them straight into its own pooled {@link Segment}, claimed and published with one CAS and one
+ * volatile store, and the event loop writes the published bytes behind it as slices of that
+ * segment. Every other frame (large ones, and sends that return a future) goes through a lock-free
+ * MPSC queue ({@link #enqueue}), which also carries each new segment, so that the event loop meets
+ * a thread's frames in the order the thread sent them. The first frame after the connection went
+ * idle schedules this object, as one task, on the connection's event loop. That task ({@link #run})
+ * drains everything: queued small frames are copied back to back into one pooled chunk of up to
+ * {@value #CHUNK_SIZE} bytes, frames of {@value #ZERO_COPY_THRESHOLD} bytes or more are written
+ * from the caller's buffer, segments are written as they stand, and one flush carries the lot. So a
+ * burst of sends costs one task, a few writes and one flush, whatever the number of frames.
  *
- * <p>Memory is bounded by the watermarks: the bytes queued here are counted; above the high mark
+ * <p>Memory is bounded by the watermarks: the bytes queued here (whole segments, by capacity, until
+ * they are written and sealed) are counted; above the high mark
  * {@link #isBackPressured()} turns true and stays true until the drain brings them below the low
  * mark. The drain stops while the channel itself is above its (equal) watermark and resumes when it
  * becomes writable again, so a destination that does not read holds at most about twice the high
@@ -49,9 +56,17 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     static final int CHUNK_SIZE = 256 * 1024;
     static final int MIN_CHUNK_SIZE = 4 * 1024;
     static final int ZERO_COPY_THRESHOLD = 32 * 1024;
+    /** The first segment of a thread; later ones grow with use up to the connection's segment limit. */
+    static final int MIN_SEGMENT_SIZE = 8 * 1024;
     /** Bytes one drain task moves before it yields the event loop to other work. */
     static final long MAX_BYTES_PER_TASK = 4L * 1024 * 1024;
     private static final int HEADER = Protocol.LENGTH_FIELD_LENGTH;
+    private static final int NO_WORK = 0;
+    private static final int DATA = 1;
+    private static final int PRODUCER_WRITING = 2;
+    /** Passes in a row that find only a producer inside a write before the drain backs off. */
+    private static final int MAX_WRITING_PASSES = 64;
+    private static final long WRITING_BACKOFF_MICROS = 50;
 
     private static final AtomicLongFieldUpdater<OutboundConnection> QUEUED_BYTES =
             AtomicLongFieldUpdater.newUpdater(OutboundConnection.class, "queuedBytes");
@@ -64,6 +79,10 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     private final int lowWaterMark;
     private final int highWaterMark;
     private final Queue<Object> queue = PlatformDependent.newMpscQueue();
+    /** The largest segment: a fraction of the high watermark, so that a few segments never exceed it. */
+    private final int segmentLimit;
+    /** The longest payload that takes the segment path. */
+    private final int appendLimit;
 
     private volatile long queuedBytes;
     /** 1 while a drain task is pending, or parked waiting for the hello answer or for writability. */
@@ -82,6 +101,14 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     private Inbox localPeer;
     private final Runnable wakeFromPeer;
     private boolean draining;
+    /** Segments taken from the queue and not yet sealed and written out. */
+    private final ArrayList<Segment> segments = new ArrayList<>();
+    /** Bytes handed to the channel so far; a pass that changes it has made progress. */
+    private long handedOver;
+    /** The drain task this loop queued for itself, and whether it is still queued. */
+    private final Runnable drainTask;
+    private boolean drainTaskPending;
+    private int writingPasses;
     private ScheduledFuture<?> connectTimeout;
 
     OutboundConnection(NettyTransport transport, Address destination, EventLoop loop) {
@@ -89,8 +116,19 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         this.destination = destination;
         this.loop = loop;
         this.wakeFromPeer = () -> loop.execute(this::resumeAfterPeer);
+        this.drainTask = () -> {
+            drainTaskPending = false;
+            run();
+        };
         this.lowWaterMark = transport.config().writeBufferLowWaterMark();
         this.highWaterMark = transport.config().writeBufferHighWaterMark();
+        this.segmentLimit = Math.min(CHUNK_SIZE, Math.max(MIN_SEGMENT_SIZE, Integer.highestOneBit(highWaterMark / 8)));
+        this.appendLimit = Math.min(ZERO_COPY_THRESHOLD - 1, segmentLimit / 2 - HEADER);
+    }
+
+    /** The longest payload that {@link #append} takes; longer ones go through {@link #enqueue}. */
+    int appendLimit() {
+        return appendLimit;
     }
 
     Address destination() {
@@ -196,10 +234,81 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
      * PendingSend} (failures complete its future). Any thread.
      */
     void enqueue(Object message, int payloadLength) {
+        Appenders.Appender appender = Appenders.existing(this);
+        if (appender != null && appender.segment != null) {
+            retire(appender, appender.segment); // the thread's later frames go behind this one
+        }
         if (QUEUED_BYTES.addAndGet(this, HEADER + (long) payloadLength) > highWaterMark && !backPressured) {
             backPressured = true;
         }
         queue.offer(message);
+        schedule();
+    }
+
+    /**
+     * Appends a copy of a small frame ({@code length <= appendLimit()}) to the calling thread's
+     * segment. Returns false, copying nothing, when a new segment is needed while the queue is above
+     * the high watermark. Any thread; allocates nothing while the thread's segment has room.
+     */
+    boolean append(ByteBuf source, int index, int length) {
+        Appenders.Appender appender = Appenders.of(this);
+        int bytes = HEADER + length;
+        Segment segment = appender.segment;
+        if (segment != null) {
+            if (segment.fits(bytes) && segment.claim()) {
+                write(segment, source, index, length);
+                schedule();
+                return true;
+            }
+            retire(appender, segment); // full, or sealed by the event loop once it caught up
+        }
+        if (backPressured) {
+            return false;
+        }
+        int capacity = Math.max(appender.nextCapacity, Math.max(MIN_SEGMENT_SIZE, bytes));
+        segment = new Segment(PooledByteBufAllocator.DEFAULT.directBuffer(capacity, capacity));
+        try {
+            write(segment, source, index, length); // nobody else sees it yet: no claim needed
+        } catch (RuntimeException e) {
+            segment.chunk.release();
+            throw e;
+        }
+        appender.segment = segment;
+        if (QUEUED_BYTES.addAndGet(this, capacity) > highWaterMark && !backPressured) {
+            backPressured = true;
+        }
+        queue.offer(segment);
+        schedule();
+        return true;
+    }
+
+    private static void write(Segment segment, ByteBuf source, int index, int length) {
+        int at = segment.position();
+        ByteBuf chunk = segment.chunk;
+        boolean written = false;
+        try {
+            chunk.setInt(at, length);
+            chunk.setBytes(at + HEADER, source, index, length);
+            written = true;
+        } finally {
+            if (written) {
+                segment.publish(at + HEADER + length);
+            } else {
+                segment.abort(); // e.g. a released source: leave the segment as it was, unclaimed
+            }
+        }
+    }
+
+    /** Ends the thread's use of a segment, and sizes its next one by how much of this one it used. */
+    private void retire(Appenders.Appender appender, Segment segment) {
+        segment.sealByProducer();
+        appender.segment = null;
+        int used = Math.max(segment.position(), MIN_SEGMENT_SIZE / 2);
+        appender.nextCapacity = Math.min(segmentLimit, Integer.highestOneBit(used - 1) << 2);
+    }
+
+    /** Makes sure a drain task will run after what the caller just queued or published. */
+    private void schedule() {
         if (scheduled == 0 && SCHEDULED.compareAndSet(this, 0, 1)) {
             try {
                 loop.execute(this);
@@ -262,7 +371,11 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         return queuedBytes;
     }
 
-    /** The drain task. Event loop only. */
+    /**
+     * The drain task. Event loop only. While a pass moves anything, the next pass is queued behind
+     * it and {@code scheduled} stays set, so that producers who keep sending never wake the loop;
+     * the first pass that finds nothing new seals idle segments and clears {@code scheduled}.
+     */
     @Override
     public void run() {
         TransportException cause = failure;
@@ -274,11 +387,11 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         if (!accepted) {
             return; // stays scheduled; onAccepted runs the drain
         }
-        scheduled = 0;
         draining = true;
         try {
             Channel ch = channel;
             long budget = MAX_BYTES_PER_TASK;
+            long before = handedOver;
             while (true) {
                 do {
                     budget -= drainWhileWritable(ch, budget);
@@ -295,17 +408,61 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                     }
                     continue; // the peer made room since we looked: drain again
                 }
-                if (budget <= 0 && !queue.isEmpty()) {
-                    // A producer that never pauses must not starve accepts, hellos and other connections
-                    // on this event loop: yield, and continue in a later task.
-                    scheduled = 1;
-                    loop.execute(this);
-                }
+                break;
+            }
+            if (handedOver != before) {
+                writingPasses = 0;
+                // Look again in a later task (after other I/O and tasks of this loop): a producer that keeps
+                // sending finds "scheduled" set and does not have to wake us.
+                scheduled = 1;
+                resubmit();
                 return;
+            }
+            scheduled = 0;
+            // A producer that published (or was still writing) as it read "scheduled" still set may not have
+            // scheduled us: look once more.
+            int work = pendingWork();
+            if (work != NO_WORK && SCHEDULED.compareAndSet(this, 0, 1)) {
+                if (work == PRODUCER_WRITING && ++writingPasses >= MAX_WRITING_PASSES) {
+                    // The producer was descheduled inside a write: do not spin the loop waiting for it.
+                    writingPasses = 0;
+                    if (!drainTaskPending) {
+                        drainTaskPending = true;
+                        loop.schedule(drainTask, WRITING_BACKOFF_MICROS, TimeUnit.MICROSECONDS);
+                    }
+                } else {
+                    resubmit();
+                }
             }
         } finally {
             draining = false;
         }
+    }
+
+    private void resubmit() {
+        if (!drainTaskPending) {
+            drainTaskPending = true;
+            loop.execute(drainTask);
+        }
+    }
+
+    /** What is left to drain: {@link #NO_WORK}, {@link #DATA}, or only {@link #PRODUCER_WRITING}. */
+    private int pendingWork() {
+        if (!queue.isEmpty()) {
+            return DATA;
+        }
+        int work = NO_WORK;
+        for (int i = 0; i < segments.size(); i++) {
+            Segment segment = segments.get(i);
+            long state = segment.state();
+            if (Segment.position(state) > segment.consumed) {
+                return DATA;
+            }
+            if ((state & Segment.WRITING) != 0) {
+                work = PRODUCER_WRITING;
+            }
+        }
+        return work;
     }
 
     private boolean peerFull() {
@@ -325,10 +482,24 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         long drained = 0;
         long backlog = queuedBytes;
         while (drained < limit && ch.isWritable() && !peerFull()) {
-            Object message = queue.poll();
+            Object message = queue.peek();
             if (message == null) {
                 break;
             }
+            if (message instanceof Segment) {
+                queue.poll();
+                segments.add((Segment) message);
+                continue;
+            }
+            if (!segments.isEmpty()) {
+                // A thread seals its segment before it queues a frame: write what it appended first.
+                if (chunk != null) {
+                    writeChunk(ch, chunk, completion);
+                    chunk = null;
+                }
+                drained += drainSegments(ch);
+            }
+            queue.poll();
             ByteBuf payload;
             CompletableFuture<Void> future;
             if (message instanceof PendingSend) {
@@ -340,6 +511,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
             }
             int length = payload.readableBytes();
             drained += HEADER + length;
+            handedOver += HEADER + length;
             if (length > peerMaxFrameLength) {
                 refuseTooLarge(payload, future);
                 continue;
@@ -367,16 +539,101 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
             }
         }
         if (chunk != null) {
-            if (chunk.isReadable()) {
-                ch.write(chunk, completion.promise(ch));
-            } else {
-                chunk.release();
-            }
+            writeChunk(ch, chunk, completion);
+        }
+        if (!segments.isEmpty()) {
+            drained += drainSegments(ch);
         }
         if (drained > 0) {
             released(drained);
         }
         return drained;
+    }
+
+    private static void writeChunk(Channel ch, ByteBuf chunk, WriteCompletion completion) {
+        if (chunk.isReadable()) {
+            ch.write(chunk, completion.promise(ch));
+        } else {
+            chunk.release();
+        }
+    }
+
+    /**
+     * Writes every published byte of every segment; seals the segments that gained nothing since the
+     * last pass (unless their producer is writing) and releases the sealed ones once written. Returns
+     * the bytes that stop counting against the watermark.
+     */
+    private long drainSegments(Channel ch) {
+        long finished = 0;
+        for (int i = 0; i < segments.size(); ) {
+            Segment segment = segments.get(i);
+            long state = segment.state();
+            int published = Segment.position(state);
+            boolean sealed = (state & Segment.SEALED) != 0;
+            if (published > segment.consumed) {
+                writeSegment(ch, segment, published, Segment.frames(state));
+            } else if (!sealed && (state & Segment.WRITING) == 0) {
+                sealed = segment.trySeal(state); // idle for a whole pass
+            }
+            if (sealed) {
+                // Sealed at "published", which is written: nobody touches the chunk again but its slices.
+                segments.remove(i);
+                segment.chunk.release();
+                finished += segment.capacity;
+            } else {
+                i++;
+            }
+        }
+        return finished;
+    }
+
+    /** Writes the segment's frames from its consumed offset to {@code published}. */
+    private void writeSegment(Channel ch, Segment segment, int published, int publishedFrames) {
+        ByteBuf chunk = segment.chunk;
+        int from = segment.consumed;
+        if (peerMaxFrameLength < appendLimit) {
+            // A listener that takes less than the longest appended frame: look at each frame, skip those it refuses.
+            int frames = 0;
+            for (int at = from; at < published; ) {
+                int length = chunk.getInt(at);
+                if (length > peerMaxFrameLength) {
+                    writeSlice(ch, chunk, from, at, frames);
+                    transport.undeliverable(destination, 1, new FrameTooLargeException(destination, length,
+                            (int) Math.min(Integer.MAX_VALUE, peerMaxFrameLength)));
+                    at += HEADER + length;
+                    from = at;
+                    frames = 0;
+                } else {
+                    frames++;
+                    at += HEADER + length;
+                }
+            }
+            writeSlice(ch, chunk, from, published, frames);
+        } else {
+            writeSlice(ch, chunk, from, published, publishedFrames - segment.consumedFrames);
+        }
+        segment.consumed = published;
+        segment.consumedFrames = publishedFrames;
+    }
+
+    private void writeSlice(Channel ch, ByteBuf chunk, int from, int to, int frames) {
+        if (to > from) {
+            WriteCompletion completion = new WriteCompletion(this);
+            completion.unreported = frames;
+            ch.write(chunk.retainedSlice(from, to - from), completion.promise(ch));
+            handedOver += to - from;
+        }
+    }
+
+    /** Seals and releases a segment whose frames will not be written; returns how many frames it still held. */
+    private int discard(Segment segment) {
+        long end = segment.sealNow();
+        int frames = Segment.frames(end) - segment.consumedFrames;
+        segment.consumed = Segment.position(end);
+        segment.consumedFrames = Segment.frames(end);
+        segment.chunk.release();
+        released(segment.capacity);
+        return frames;
     }
 
     /** Fails one frame that the listener would close the connection for; the connection stays up. */
@@ -415,7 +672,15 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         int unreported = 0;
         long bytes = 0;
         Object message;
+        for (Segment segment : segments) {
+            unreported += discard(segment);
+        }
+        segments.clear();
         while ((message = queue.poll()) != null) {
+            if (message instanceof Segment) {
+                unreported += discard((Segment) message);
+                continue;
+            }
             ByteBuf payload;
             if (message instanceof PendingSend) {
                 payload = ((PendingSend) message).payload;

@@ -1,0 +1,123 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+
+/**
+ * A pooled chunk that one producing thread appends encoded frames to, and that the destination's
+ * event loop writes out, slice by slice, behind it.
+ *
+ * <p>One {@code long} of state is shared: the published position (every byte below it is a whole
+ * frame), the number of frames below it, and two flags. The producer claims the chunk with a CAS that sets {@link #WRITING}, writes
+ * the frame past the published position, and publishes it with one ordered store that also clears
+ * the flag. The drainer reads the state, writes the published bytes it has not written yet, and,
+ * once it has caught up, seals the segment with a CAS that succeeds only while the producer is not
+ * writing. A sealed segment is never written again, so the drainer may release its chunk as soon as
+ * the last slice is written: whoever seals, the drainer owns the chunk afterwards.
+ *
+ * <p>The drainer seals a segment that gained nothing over a whole drain pass: so an idle producer
+ * does not hold memory (and queue accounting) for ever. The producer starts a new segment on its
+ * next frame, sized by how much of this one it used.
+ */
+final class Segment {
+    static final long POSITION = (1L << 29) - 1;
+    static final long SEALED = 1L << 29;
+    static final long WRITING = 1L << 30;
+    private static final int FRAMES_SHIFT = 32;
+
+    private static final AtomicLongFieldUpdater<Segment> STATE =
+            AtomicLongFieldUpdater.newUpdater(Segment.class, "state");
+
+    final ByteBuf chunk;
+    final int capacity;
+    private volatile long state;
+
+    /** Producer only: the state as last published by the producer (no flags). */
+    private long published;
+
+    /** Drainer only: bytes below this offset have been handed to the channel. */
+    int consumed;
+    /** Drainer only: the number of frames below {@link #consumed}. */
+    int consumedFrames;
+
+    Segment(ByteBuf chunk) {
+        this.chunk = chunk;
+        this.capacity = chunk.capacity();
+    }
+
+    static int position(long state) {
+        return (int) (state & POSITION);
+    }
+
+    static int frames(long state) {
+        return (int) (state >>> FRAMES_SHIFT);
+    }
+
+    // ---- producer side ----
+
+    /** Bytes the producer has published so far. */
+    int position() {
+        return position(published);
+    }
+
+    /** Whether {@code bytes} more fit behind the published position. */
+    boolean fits(int bytes) {
+        return capacity - position(published) >= bytes;
+    }
+
+    /** Claims the chunk for one write; false if the segment is sealed. */
+    boolean claim() {
+        return STATE.compareAndSet(this, published, published | WRITING);
+    }
+
+    /**
+     * Publishes one more frame, written since {@link #claim()}, ending at {@code newPosition}, and
+     * releases the claim, with one ordered store (no fence). The claim's CAS already ordered the
+     * producer's later read of the drainer's "scheduled" flag after it; a drainer that sees {@link
+     * #WRITING} when it wants to go idle must therefore look again itself.
+     */
+    void publish(int newPosition) {
+        long next = (((published >>> FRAMES_SHIFT) + 1) << FRAMES_SHIFT) | newPosition;
+        published = next;
+        STATE.lazySet(this, next);
+    }
+
+    /** Releases a claim without publishing anything: the write failed. */
+    void abort() {
+        STATE.lazySet(this, published);
+    }
+
+    /** Seals the segment at the published position; the producer must not touch it afterwards. */
+    void sealByProducer() {
+        STATE.compareAndSet(this, published, published | SEALED);
+    }
+
+    // ---- drainer side ----
+
+    long state() {
+        return state;
+    }
+
+    /** Seals at {@code observed} if the producer is neither writing nor has published more since. */
+    boolean trySeal(long observed) {
+        return STATE.compareAndSet(this, observed, observed | SEALED);
+    }
+
+    /**
+     * Seals the segment whatever the producer does: waits out a write in progress (a few
+     * nanoseconds, unless the producer was descheduled) and returns the final state.
+     */
+    long sealNow() {
+        while (true) {
+            long s = state;
+            if ((s & SEALED) != 0) {
+                return s;
+            }
+            if ((s & WRITING) == 0 && STATE.compareAndSet(this, s, s | SEALED)) {
+                return s;
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
+}
