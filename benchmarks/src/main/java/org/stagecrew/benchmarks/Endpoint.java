@@ -1,6 +1,7 @@
 package org.stagecrew.benchmarks;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 
 /**
  * One endpoint of a benchmarked transport variant, in a form every variant can offer: our
@@ -20,6 +21,16 @@ interface Endpoint extends AutoCloseable {
      * {@code payload} (releases it).
      */
     void send(String destination, ByteBuf payload) throws Exception;
+
+    /**
+     * Sends a copy of the readable bytes of {@code frame}, blocking while the destination is
+     * back-pressured; the caller keeps {@code frame} and may change it as soon as this returns. This
+     * default copies into a pooled buffer and sends that; variants that can copy more cheaply do so.
+     */
+    default void sendCopy(String destination, ByteBuf frame) throws Exception {
+        ByteBuf copy = PooledByteBufAllocator.DEFAULT.directBuffer(frame.readableBytes());
+        send(destination, copy.writeBytes(frame, frame.readerIndex(), frame.readableBytes()));
+    }
 
     /** Waits until everything sent has been written to its socket (or gives up after 30 s). */
     void flush() throws Exception;

@@ -143,23 +143,29 @@ final class JdkBaselineEndpoint implements Endpoint {
     @Override
     public void send(String destination, ByteBuf payload) throws IOException {
         try {
-            Objects.requireNonNull(destination, "destination");
-            if (closed.get()) {
-                throw new IOException("send to " + destination + " failed: endpoint " + socketFile + " is closed");
-            }
-            Outbound connection = outbound.get(destination);
-            if (connection == null) {
-                connection = Outbound.connect(destination);
-                outbound.put(destination, connection);
-                if (closed.get()) { // close() may have run between the check and the put
-                    closeQuietly(outbound.remove(destination));
-                    throw new IOException("send to " + destination + " failed: endpoint " + socketFile + " is closed");
-                }
-            }
-            connection.write(payload);
+            sendCopy(destination, payload);
         } finally {
             payload.release();
         }
+    }
+
+    /** Writes the frame before returning, so the caller keeps it without a copy. */
+    @Override
+    public void sendCopy(String destination, ByteBuf payload) throws IOException {
+        Objects.requireNonNull(destination, "destination");
+        if (closed.get()) {
+            throw new IOException("send to " + destination + " failed: endpoint " + socketFile + " is closed");
+        }
+        Outbound connection = outbound.get(destination);
+        if (connection == null) {
+            connection = Outbound.connect(destination);
+            outbound.put(destination, connection);
+            if (closed.get()) { // close() may have run between the check and the put
+                closeQuietly(outbound.remove(destination));
+                throw new IOException("send to " + destination + " failed: endpoint " + socketFile + " is closed");
+            }
+        }
+        connection.write(payload);
     }
 
     @Override

@@ -10,7 +10,7 @@ import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
 
-/** Our {@link Transport}, used exactly as a user would: blocking sends, frames pushed by poll. */
+/** Our {@link Transport}, used exactly as a user would: blocking sends (owned or copied), frames pushed by poll. */
 final class StagecrewEndpoint implements Endpoint {
     private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
 
@@ -37,6 +37,13 @@ final class StagecrewEndpoint implements Endpoint {
     @Override
     public void send(String destination, ByteBuf payload) {
         transport.send(addresses.computeIfAbsent(destination, Address::of), payload, SEND_TIMEOUT);
+    }
+
+    /** The copying send: a small frame is encoded straight into this thread's buffer for the destination. */
+    @Override
+    public void sendCopy(String destination, ByteBuf frame) {
+        transport.send(addresses.computeIfAbsent(destination, Address::of), frame, frame.readerIndex(), frame.readableBytes(),
+                SEND_TIMEOUT);
     }
 
     @Override
