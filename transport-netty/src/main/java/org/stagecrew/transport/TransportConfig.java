@@ -60,6 +60,8 @@ public final class TransportConfig {
     private final UndeliverableHandler undeliverableHandler;
     private final PeerPolicy peerPolicy;
     private final int maxConnections;
+    private final boolean busyPoll;
+    private final FrameHandler eventLoopHandler;
 
     private TransportConfig(Builder b) {
         this.socketDirectory = b.socketDirectory != null ? b.socketDirectory : defaultSocketDirectory();
@@ -78,6 +80,8 @@ public final class TransportConfig {
         this.undeliverableHandler = b.undeliverableHandler;
         this.peerPolicy = b.peerPolicy;
         this.maxConnections = b.maxConnections;
+        this.busyPoll = b.busyPoll;
+        this.eventLoopHandler = b.eventLoopHandler;
     }
 
     /** Returns a configuration with every default. */
@@ -109,6 +113,8 @@ public final class TransportConfig {
         b.undeliverableHandler = undeliverableHandler;
         b.peerPolicy = peerPolicy;
         b.maxConnections = maxConnections;
+        b.busyPoll = busyPoll;
+        b.eventLoopHandler = eventLoopHandler;
         return b;
     }
 
@@ -211,6 +217,23 @@ public final class TransportConfig {
         return maxConnections;
     }
 
+    /**
+     * Whether the event loops busy-wait for I/O instead of sleeping in the kernel (EPOLL and NIO
+     * only). Each event loop then keeps one CPU fully busy, and wakes without the kernel's
+     * scheduling delay. Default false.
+     */
+    public boolean busyPoll() {
+        return busyPoll;
+    }
+
+    /**
+     * The handler that gets received frames on the event loop, as they are decoded, instead of the
+     * inbox; or null (the default) for the inbox and {@link Transport#poll}/{@link Transport#receive}.
+     */
+    public FrameHandler eventLoopHandler() {
+        return eventLoopHandler;
+    }
+
     @Override
     public String toString() {
         return "TransportConfig{socketDirectory=" + socketDirectory + ", fileName=" + fileName
@@ -219,7 +242,8 @@ public final class TransportConfig {
                 + ", writeBufferWaterMark=" + writeBufferLowWaterMark + ".." + writeBufferHighWaterMark
                 + ", inboxCapacityFrames=" + inboxCapacityFrames + ", inboxCapacityBytes=" + inboxCapacityBytes
                 + ", connectTimeout=" + connectTimeout + ", helloTimeout=" + helloTimeout
-                + ", ioThreads=" + ioThreads + ", peerPolicy=" + peerPolicy + ", maxConnections=" + maxConnections + '}';
+                + ", ioThreads=" + ioThreads + ", peerPolicy=" + peerPolicy + ", maxConnections=" + maxConnections
+                + ", busyPoll=" + busyPoll + ", eventLoopHandler=" + eventLoopHandler + '}';
     }
 
     /** Fluent builder of {@link TransportConfig}; not thread-safe. */
@@ -240,6 +264,8 @@ public final class TransportConfig {
         private UndeliverableHandler undeliverableHandler = DEFAULT_UNDELIVERABLE_HANDLER;
         private PeerPolicy peerPolicy = PeerPolicy.sameUser();
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private boolean busyPoll;
+        private FrameHandler eventLoopHandler;
 
         private Builder() {
         }
@@ -327,6 +353,32 @@ public final class TransportConfig {
         /** Sets the cap on accepted connections, 1 to 65536. */
         public Builder maxConnections(int maxConnections) {
             this.maxConnections = maxConnections;
+            return this;
+        }
+
+        /**
+         * Makes the event loops busy-wait for I/O instead of sleeping in the kernel: the lowest
+         * latency, for one fully busy CPU per event loop. EPOLL and NIO only ({@link IoMode#AUTO}
+         * resolves to one of them); opening fails for other modes. On a machine with few CPUs, more
+         * than one spinning thread per process starves everything else.
+         */
+        public Builder busyPoll(boolean busyPoll) {
+            this.busyPoll = busyPoll;
+            return this;
+        }
+
+        /**
+         * Delivers received frames to {@code handler} on the event loop, as each read is decoded,
+         * instead of to the inbox: no hand-off to another thread. The frame is a view valid during
+         * the call (see {@link Frame}); the handler must return quickly and must not block. It may
+         * send, with {@link Transport#offer} or the future-returning {@link Transport#send(Address,
+         * io.netty.buffer.ByteBuf)}, but not with the blocking send. An exception it throws is
+         * logged and the frame counts as handled. {@link Transport#poll} and {@link
+         * Transport#receive} then throw {@link IllegalStateException}. {@code null} (the default)
+         * restores the inbox.
+         */
+        public Builder eventLoopHandler(FrameHandler handler) {
+            this.eventLoopHandler = handler;
             return this;
         }
 

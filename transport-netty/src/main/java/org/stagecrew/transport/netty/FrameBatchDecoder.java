@@ -6,12 +6,15 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.FrameHandler;
 import org.stagecrew.transport.PeerCredentials;
 
 /**
  * Splits an accepted connection's byte stream into frames and hands them to the {@link Inbox} in
  * batches: every whole frame of one read goes out as one retained slice of the read buffer, with
  * no copy. Only a frame cut by the end of a read is copied, into a buffer sized for that frame.
+ * With an event-loop handler configured, each batch is walked here instead, frame by frame, with
+ * a reused {@link FrameView}: no hand-off to another thread.
  *
  * <p>A length above {@code maxFrameLength} is a protocol error: the frames before it are
  * delivered, a {@link Protocol#PROTOCOL_ERROR} notice with the reason is sent, and this connection
@@ -25,14 +28,19 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private final Address sender;
     private final PeerCredentials credentials;
     private final Inbox inbox;
+    /** Gets the frames on the event loop instead of the inbox, or null. */
+    private final FrameHandler eventLoopHandler;
+    private final FrameView view;
     private final Admission admission;
     private final int maxFrameLength;
     /** The bytes of one frame that a read cut short, or null. */
     private ByteBuf partial;
     private boolean failed;
 
-    FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, int maxFrameLength,
-            Admission admission) {
+    FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
+            int maxFrameLength, Admission admission) {
+        this.eventLoopHandler = eventLoopHandler;
+        this.view = eventLoopHandler == null ? null : new FrameView();
         this.receiver = receiver;
         this.sender = sender;
         this.credentials = credentials;
@@ -85,7 +93,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         }
         ByteBuf complete = partial;
         partial = null;
-        inbox.add(ctx.channel(), new InboundBatch(sender, credentials, complete, 1, complete.capacity()));
+        deliver(ctx, new InboundBatch(sender, credentials, complete, 1, complete.capacity()));
         return true;
     }
 
@@ -108,7 +116,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             frames++;
         }
         if (frames > 0) {
-            inbox.add(ctx.channel(), new InboundBatch(sender, credentials, in.retainedSlice(start, position - start), frames, in.capacity()));
+            deliver(ctx, new InboundBatch(sender, credentials, in.retainedSlice(start, position - start), frames, in.capacity()));
         }
         in.readerIndex(position);
         if (badLength >= 0) {
@@ -120,6 +128,31 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             int capacity = rest >= HEADER ? HEADER + (int) in.getUnsignedInt(position) : HEADER;
             partial = ctx.alloc().directBuffer(capacity);
             partial.writeBytes(in, rest);
+        }
+    }
+
+    private void deliver(ChannelHandlerContext ctx, InboundBatch batch) {
+        if (eventLoopHandler == null) {
+            inbox.add(ctx.channel(), batch);
+            return;
+        }
+        ByteBuf buffer = batch.buffer;
+        try {
+            view.batch(batch);
+            int cursor = batch.cursor;
+            for (int i = 0; i < batch.frames; i++) {
+                int length = buffer.getInt(cursor);
+                view.frame(cursor + HEADER, length);
+                try {
+                    eventLoopHandler.onFrame(view);
+                } catch (RuntimeException e) {
+                    LOG.warn("event-loop handler of {} threw on a frame from {}; the frame counts as handled", receiver, sender, e);
+                }
+                cursor += HEADER + length;
+            }
+        } finally {
+            view.clear();
+            buffer.release();
         }
     }
 

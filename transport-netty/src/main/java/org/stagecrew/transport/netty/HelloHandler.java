@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.FrameHandler;
 import org.stagecrew.transport.PeerCredentials;
 
 /**
@@ -35,10 +36,14 @@ final class HelloHandler extends ByteToMessageDecoder {
     private ScheduledFuture<?> timeout;
     private boolean done;
 
-    /** The listening side of a {@link org.stagecrew.transport.Transport}: frames go to {@code inbox} in batches. */
-    static HelloHandler forInbox(Address receiver, Inbox inbox, int maxFrameLength, long helloTimeoutNanos, Admission admission) {
+    /**
+     * The listening side of a {@link org.stagecrew.transport.Transport}: frames go to {@code inbox}
+     * in batches, or to {@code eventLoopHandler} on the event loop if it is not null.
+     */
+    static HelloHandler forInbox(Address receiver, Inbox inbox, FrameHandler eventLoopHandler, int maxFrameLength,
+            long helloTimeoutNanos, Admission admission) {
         return new HelloHandler(receiver, (ctx, sender, credentials) -> ctx.pipeline().replace(ctx.handler(), "frames",
-                new FrameBatchDecoder(receiver, sender, credentials, inbox, maxFrameLength, admission)),
+                new FrameBatchDecoder(receiver, sender, credentials, inbox, eventLoopHandler, maxFrameLength, admission)),
                 maxFrameLength, helloTimeoutNanos, admission);
     }
 

@@ -2,6 +2,7 @@ package org.stagecrew.transport.netty;
 
 import io.netty.channel.Channel;
 import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.SelectStrategy;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
@@ -26,6 +27,7 @@ import io.netty.channel.uring.IoUringServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioChannelOption;
 import java.io.IOException;
 import java.net.SocketAddress;
+import java.nio.channels.spi.SelectorProvider;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 import java.net.UnixDomainSocketAddress;
@@ -44,6 +46,11 @@ enum IoBackend {
         @Override
         IoHandlerFactory newIoHandlerFactory() {
             return EpollIoHandler.newFactory();
+        }
+
+        @Override
+        IoHandlerFactory newBusyPollIoHandlerFactory() {
+            return EpollIoHandler.newFactory(0, () -> POLL_WITHOUT_BLOCKING);
         }
 
         @Override
@@ -107,6 +114,11 @@ enum IoBackend {
         @Override
         IoHandlerFactory newIoHandlerFactory() {
             return NioIoHandler.newFactory();
+        }
+
+        @Override
+        IoHandlerFactory newBusyPollIoHandlerFactory() {
+            return NioIoHandler.newFactory(SelectorProvider.provider(), () -> POLL_WITHOUT_BLOCKING);
         }
 
         @Override
@@ -178,7 +190,30 @@ enum IoBackend {
         return mode;
     }
 
+    /**
+     * A select strategy that never blocks: every turn of the event loop polls for I/O with a zero
+     * timeout, then runs its tasks and timers. Not Netty's {@link SelectStrategy#BUSY_WAIT}: on epoll
+     * that spins in native code until a socket event and does not see tasks submitted by other
+     * threads (our senders' drain tasks) or timers, so a send would wait for the next read.
+     */
+    private static final SelectStrategy POLL_WITHOUT_BLOCKING = (selectNow, hasTasks) -> selectNow.get();
+
     abstract IoHandlerFactory newIoHandlerFactory();
+
+    /**
+     * An I/O handler whose event loop busy-polls instead of sleeping in the kernel.
+     *
+     * @throws TransportException if this mode has no way to poll without blocking
+     */
+    IoHandlerFactory newBusyPollIoHandlerFactory() {
+        throw new TransportException("busyPoll is not supported by IoMode." + mode
+                + ": it needs IoMode.EPOLL or IoMode.NIO, whose event loops can poll without blocking");
+    }
+
+    /** {@link #newBusyPollIoHandlerFactory()} or {@link #newIoHandlerFactory()}. */
+    IoHandlerFactory newIoHandlerFactory(boolean busyPoll) {
+        return busyPoll ? newBusyPollIoHandlerFactory() : newIoHandlerFactory();
+    }
 
     abstract Class<? extends ServerChannel> serverChannelType();
 

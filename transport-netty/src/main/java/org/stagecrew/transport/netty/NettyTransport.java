@@ -12,6 +12,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -101,12 +102,14 @@ final class NettyTransport implements Transport {
         // Address checks sun_path, and socketAddress an abstract name against the mode, before touching the disk.
         Address address = config.usesAbstractNamespace() ? Address.abstractName(name) : Address.of(directory.resolve(name));
         backend.socketAddress(address);
+        IoHandlerFactory ioHandlers = backend == IoBackend.LOCAL && !config.busyPoll() ? null
+                : backend.newIoHandlerFactory(config.busyPoll()); // fails here for a mode that cannot busy-poll
         if (backend.mode().usesSocketFiles() && !address.isAbstract()) {
             SocketFiles.prepareDirectory(directory);
             SocketFiles.clearStale(address.toPath());
         }
         EventLoopGroup group = backend == IoBackend.LOCAL ? LocalLoop.shared() : new MultiThreadIoEventLoopGroup(config.ioThreads(),
-                new DefaultThreadFactory("stagecrew-io-" + name, true), backend.newIoHandlerFactory());
+                new DefaultThreadFactory("stagecrew-io-" + name, true), ioHandlers);
         NettyTransport transport = new NettyTransport(config, backend, address, group);
         try {
             transport.bind();
@@ -132,7 +135,7 @@ final class NettyTransport implements Transport {
                     protected void initChannel(Channel ch) {
                         inbound.add(ch);
                         ch.closeFuture().addListener(f -> inbound.remove(ch));
-                        ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.maxFrameLength(),
+                        ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.eventLoopHandler(), config.maxFrameLength(),
                                 config.helloTimeout().toNanos(), admission));
                     }
                 });
@@ -350,17 +353,27 @@ final class NettyTransport implements Transport {
 
     @Override
     public Frame receive(Duration timeout) {
+        requireInbox("receive");
         return consumer.receive(Objects.requireNonNull(timeout, "timeout"));
     }
 
     @Override
     public int poll(FrameHandler handler, int limit) {
+        requireInbox("poll");
         return consumer.poll(Objects.requireNonNull(handler, "handler"), limit, null);
     }
 
     @Override
     public int poll(FrameHandler handler, int limit, Duration timeout) {
+        requireInbox("poll");
         return consumer.poll(Objects.requireNonNull(handler, "handler"), limit, Objects.requireNonNull(timeout, "timeout"));
+    }
+
+    private void requireInbox(String operation) {
+        if (config.eventLoopHandler() != null) {
+            throw new IllegalStateException(operation + " on " + address + " gets no frames: this transport hands every frame to"
+                    + " its TransportConfig.eventLoopHandler on the event loop");
+        }
     }
 
     @Override

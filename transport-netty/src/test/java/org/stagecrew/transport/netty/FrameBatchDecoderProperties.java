@@ -102,7 +102,7 @@ class FrameBatchDecoderProperties {
 
     private static EmbeddedChannel channel(Inbox inbox) {
         Admission admission = new Admission(null, PeerPolicy.anyone(), 10);
-        return new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, new PeerCredentials(1, 2, 3), inbox, MAX, admission));
+        return new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, new PeerCredentials(1, 2, 3), inbox, null, MAX, admission));
     }
 
     private static void feed(EmbeddedChannel channel, byte[] stream, List<Integer> cuts) {

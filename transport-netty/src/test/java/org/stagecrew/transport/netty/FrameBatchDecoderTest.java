@@ -25,7 +25,7 @@ class FrameBatchDecoderTest {
     private final Admission ADMISSION = new Admission(IoBackend.LOCAL, org.stagecrew.transport.PeerPolicy.anyone(), 10);
 
     private final Inbox inbox = new Inbox(RECEIVER, 1_000_000, Long.MAX_VALUE);
-    private final EmbeddedChannel channel = new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, CREDENTIALS, inbox, 1024, ADMISSION));
+    private final EmbeddedChannel channel = new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, CREDENTIALS, inbox, null, 1024, ADMISSION));
 
     @AfterEach
     void closeChannel() {
@@ -52,7 +52,7 @@ class FrameBatchDecoderTest {
         sent.add(1, new byte[0]);
         byte[] stream = ByteBufUtil.getBytes(releaseAfter(encode(sent)));
         for (int cut = 0; cut <= stream.length; cut++) {
-            EmbeddedChannel ch = new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, CREDENTIALS, inbox, 1024, ADMISSION));
+            EmbeddedChannel ch = new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, CREDENTIALS, inbox, null, 1024, ADMISSION));
             ch.writeInbound(buffer(stream, 0, cut));
             ch.writeInbound(buffer(stream, cut, stream.length - cut));
             assertFrames(sent, drainAll());

@@ -22,7 +22,7 @@ class HelloHandlerTest {
     private final Inbox inbox = new Inbox(RECEIVER, 1000, Long.MAX_VALUE);
     private final Admission admission = new Admission(null, PeerPolicy.anyone(), 10);
     private final EmbeddedChannel channel =
-            new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.SECONDS.toNanos(5), admission));
+            new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, null, 1024, TimeUnit.SECONDS.toNanos(5), admission));
 
     @AfterEach
     void closeChannel() {
@@ -83,7 +83,7 @@ class HelloHandlerTest {
     @Test
     void aPeerThatNeverCompletesItsHelloIsCutOffAfterTheTimeout() {
         // A timeout far beyond the test's real duration, reached by moving the embedded clock.
-        EmbeddedChannel slow = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1), admission));
+        EmbeddedChannel slow = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, null, 1024, TimeUnit.HOURS.toNanos(1), admission));
         slow.writeInbound(PooledByteBufAllocator.DEFAULT.buffer().writeInt(Protocol.MAGIC));
         assertTrue(slow.isActive(), "cut off before the timeout");
         slow.advanceTimeBy(61, TimeUnit.MINUTES);
@@ -102,7 +102,7 @@ class HelloHandlerTest {
     @Test
     void aPeerThePolicyRefusesIsAnsweredNotAllowedBeforeItsHelloAndCounted() {
         Admission strict = new Admission(null, peer -> false, 10);
-        EmbeddedChannel refused = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1), strict));
+        EmbeddedChannel refused = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, null, 1024, TimeUnit.HOURS.toNanos(1), strict));
         ByteBuf notice = refused.readOutbound();
         try {
             assertEquals(Protocol.NOT_ALLOWED, notice.getUnsignedByte(Protocol.NOTICE_CODE_OFFSET));
@@ -118,8 +118,8 @@ class HelloHandlerTest {
     @Test
     void aConnectionAboveTheCapIsAnsweredTooManyConnections() {
         Admission capped = new Admission(null, PeerPolicy.anyone(), 1);
-        EmbeddedChannel first = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1), capped));
-        EmbeddedChannel second = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, 1024, TimeUnit.HOURS.toNanos(1), capped));
+        EmbeddedChannel first = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, null, 1024, TimeUnit.HOURS.toNanos(1), capped));
+        EmbeddedChannel second = new EmbeddedChannel(HelloHandler.forInbox(RECEIVER, inbox, null, 1024, TimeUnit.HOURS.toNanos(1), capped));
         ByteBuf notice = second.readOutbound();
         try {
             assertEquals(Protocol.TOO_MANY_CONNECTIONS, notice.getUnsignedByte(Protocol.NOTICE_CODE_OFFSET));
