@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -36,6 +37,7 @@ import org.stagecrew.transport.Transport;
  * SEND dest size warmMs runMs  one thread per endpoint  -> OK measuredFrames nanos totalFrames checksum
  * ECHO dest                 send every frame back        -> OK
  * PING dest size warmup n   round trips, HdrHistogram   -> OK p50 p90 p99 p999 max (ns)
+ * CPU                       process CPU time, wall time -> OK cpuNanos nanoTime
  * STOPIO                    stop receiving/echoing       -> OK
  * MEMORY                    peak heap and direct bytes   -> OK heap direct
  * CLOSE                     close endpoints              -> OK
@@ -130,6 +132,16 @@ public final class Agent implements Task {
             case "ECHO": {
                 String destination = c[1];
                 Endpoint echo = endpoints.get(0);
+                if (echo.pushes()) { // answered on the endpoint's own I/O thread
+                    echo.onFrames(payload -> {
+                        try {
+                            echo.sendCopy(destination, payload);
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+                    return "";
+                }
                 startConsumer(payload -> {
                     try {
                         echo.sendCopy(destination, payload);
@@ -141,8 +153,16 @@ public final class Agent implements Task {
             }
             case "PING":
                 return ping(c[1], Integer.parseInt(c[2]), Integer.parseInt(c[3]), Integer.parseInt(c[4]));
+            case "CPU":
+                return " " + ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime()
+                        + " " + System.nanoTime();
             case "STOPIO":
                 stopConsumer();
+                for (Endpoint e : endpoints) {
+                    if (e.pushes()) {
+                        e.onFrames(null);
+                    }
+                }
                 return "";
             case "MEMORY": {
                 String result = " " + peakHeap + " " + peakDirect;
@@ -265,6 +285,60 @@ public final class Agent implements Task {
         }
     }
 
+    /**
+     * Ping-pong driven from the I/O thread of a pushing endpoint: each answer is timed and the next
+     * ping sent right there, so no other thread wakes or spins per round trip.
+     */
+    private static final class PingDriver implements Endpoint.Sink, AutoCloseable {
+        private final Endpoint endpoint;
+        private final Sender sender;
+        private final int warmup;
+        private final int total;
+        private final Histogram histogram;
+        private final CompletableFuture<Void> done = new CompletableFuture<>();
+        private int answered;
+        private long sentAt;
+
+        PingDriver(Endpoint endpoint, String destination, int size, int warmup, int count, Histogram histogram) {
+            this.endpoint = endpoint;
+            this.sender = new Sender(endpoint, destination, size);
+            this.warmup = warmup;
+            this.total = warmup + count;
+            this.histogram = histogram;
+        }
+
+        void run() throws Exception {
+            endpoint.onFrames(this);
+            sentAt = System.nanoTime();
+            sender.send(0);
+            done.get(Math.max(60, total / 1000), TimeUnit.SECONDS);
+        }
+
+        @Override
+        public void onFrame(ByteBuf payload) {
+            long now = System.nanoTime();
+            if (answered++ >= warmup) {
+                histogram.recordValue(Math.min(now - sentAt, histogram.getHighestTrackableValue()));
+            }
+            if (answered == total) {
+                done.complete(null);
+                return;
+            }
+            try {
+                sentAt = System.nanoTime();
+                sender.send(answered);
+            } catch (Exception e) {
+                done.completeExceptionally(e);
+            }
+        }
+
+        @Override
+        public void close() {
+            endpoint.onFrames(null);
+            sender.close();
+        }
+    }
+
     /** Counts received frames and sums their sequence numbers; used by the consumer thread only. */
     private static final class Tally implements Endpoint.Sink {
         long count;
@@ -289,6 +363,12 @@ public final class Agent implements Task {
     private String ping(String destination, int size, int warmup, int count) throws Exception {
         Endpoint endpoint = endpoints.get(0);
         Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        if (endpoint.pushes()) {
+            try (PingDriver driver = new PingDriver(endpoint, destination, size, warmup, count, histogram)) {
+                driver.run();
+            }
+            return percentiles(histogram);
+        }
         long[] replies = new long[1];
         Endpoint.Sink sink = payload -> replies[0]++;
         Sender sender = new Sender(endpoint, destination, size);
@@ -306,6 +386,10 @@ public final class Agent implements Task {
             }
         }
         sender.close();
+        return percentiles(histogram);
+    }
+
+    private static String percentiles(Histogram histogram) {
         return " " + histogram.getValueAtPercentile(50) + " " + histogram.getValueAtPercentile(90) + " "
                 + histogram.getValueAtPercentile(99) + " " + histogram.getValueAtPercentile(99.9) + " " + histogram.getMaxValue();
     }

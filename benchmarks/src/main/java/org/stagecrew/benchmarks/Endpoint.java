@@ -41,6 +41,19 @@ interface Endpoint extends AutoCloseable {
      */
     int poll(Sink sink, int limit, long timeoutNanos) throws Exception;
 
+    /**
+     * Whether received frames are pushed to the sink set with {@link #onFrames} on the endpoint's
+     * own I/O thread, instead of pulled with {@link #poll}.
+     */
+    default boolean pushes() {
+        return false;
+    }
+
+    /** Sets the sink that frames are pushed to on the I/O thread; only if {@link #pushes()}. */
+    default void onFrames(Sink sink) {
+        throw new UnsupportedOperationException("this endpoint does not push frames; poll them");
+    }
+
     @Override
     void close();
 

@@ -38,12 +38,14 @@ final class Report {
                     mib(t.receiverHeap()) + "/" + mib(t.receiverDirect()));
         }
         out.printf("%nPing-pong round trip, microseconds%n");
-        out.printf("%-32s %9s %8s %8s %8s %8s %9s %11s%n", "variant", "size", "p50", "p90", "p99", "p99.9", "max", "p50 vs jdk");
+        out.printf("%-32s %9s %8s %8s %8s %8s %9s %11s %16s%n", "variant", "size", "p50", "p90", "p99", "p99.9", "max", "p50 vs jdk",
+                "cpu ping+echo");
         for (Results.Latency l : latency) {
             Optional<Results.Latency> jdk = latency.stream().filter(x -> x.variant() == Variant.JDK && x.size() == l.size()).findFirst();
-            out.printf("%-32s %9s %8.1f %8.1f %8.1f %8.1f %9.1f %11s%n", l.variant().label, bytes(l.size()), l.p50() / 1e3,
+            out.printf("%-32s %9s %8.1f %8.1f %8.1f %8.1f %9.1f %11s %16s%n", l.variant().label, bytes(l.size()), l.p50() / 1e3,
                     l.p90() / 1e3, l.p99() / 1e3, l.p999() / 1e3, l.max() / 1e3,
-                    jdk.map(j -> String.format(Locale.ROOT, "%.2fx", (double) l.p50() / j.p50())).orElse("-"));
+                    jdk.map(j -> String.format(Locale.ROOT, "%.2fx", (double) l.p50() / j.p50())).orElse("-"),
+                    String.format(Locale.ROOT, "%.2f + %.2f", l.pingerCores(), l.echoCores()));
         }
     }
 
@@ -55,11 +57,11 @@ final class Report {
     void write(Path directory) throws IOException {
         Files.createDirectories(directory);
         StringBuilder csv = new StringBuilder("kind,variant,flow,size,msgs_per_s,bytes_per_s,verified,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,"
-                + "sender_heap,sender_direct,receiver_heap,receiver_direct\n");
+                + "sender_heap,sender_direct,receiver_heap,receiver_direct,pinger_cores,echo_cores\n");
         StringBuilder json = new StringBuilder("{\n  \"machine\": \"" + machine.replace("\"", "'") + "\",\n  \"throughput\": [\n");
         for (int i = 0; i < throughput.size(); i++) {
             Results.Throughput t = throughput.get(i);
-            csv.append(String.format(Locale.ROOT, "throughput,%s,%s,%d,%.0f,%.0f,%s,,,,,,%d,%d,%d,%d%n", t.variant(), t.workload(), t.size(),
+            csv.append(String.format(Locale.ROOT, "throughput,%s,%s,%d,%.0f,%.0f,%s,,,,,,%d,%d,%d,%d,,%n", t.variant(), t.workload(), t.size(),
                     t.messagesPerSecond(), t.bytesPerSecond(), t.verified(), t.senderHeap(), t.senderDirect(), t.receiverHeap(), t.receiverDirect()));
             json.append(String.format(Locale.ROOT, "    {\"variant\": \"%s\", \"flow\": \"%s\", \"size\": %d, \"msgsPerSecond\": %.0f, "
                     + "\"bytesPerSecond\": %.0f, \"verified\": %s, \"senderHeap\": %d, \"senderDirect\": %d, \"receiverHeap\": %d, "
@@ -69,11 +71,11 @@ final class Report {
         json.append("  ],\n  \"latency\": [\n");
         for (int i = 0; i < latency.size(); i++) {
             Results.Latency l = latency.get(i);
-            csv.append(String.format(Locale.ROOT, "latency,%s,pingpong,%d,,,,%d,%d,%d,%d,%d,,,,%n", l.variant(), l.size(), l.p50(), l.p90(),
-                    l.p99(), l.p999(), l.max()));
+            csv.append(String.format(Locale.ROOT, "latency,%s,pingpong,%d,,,,%d,%d,%d,%d,%d,,,,,%.3f,%.3f%n", l.variant(), l.size(), l.p50(),
+                    l.p90(), l.p99(), l.p999(), l.max(), l.pingerCores(), l.echoCores()));
             json.append(String.format(Locale.ROOT, "    {\"variant\": \"%s\", \"size\": %d, \"count\": %d, \"p50\": %d, \"p90\": %d, "
-                    + "\"p99\": %d, \"p999\": %d, \"max\": %d}%s%n", l.variant(), l.size(), l.count(), l.p50(), l.p90(), l.p99(), l.p999(),
-                    l.max(), i < latency.size() - 1 ? "," : ""));
+                    + "\"p99\": %d, \"p999\": %d, \"max\": %d, \"pingerCores\": %.3f, \"echoCores\": %.3f}%s%n", l.variant(), l.size(),
+                    l.count(), l.p50(), l.p90(), l.p99(), l.p999(), l.max(), l.pingerCores(), l.echoCores(), i < latency.size() - 1 ? "," : ""));
         }
         json.append("  ]\n}\n");
         Files.writeString(directory.resolve("results.csv"), csv, StandardCharsets.UTF_8);

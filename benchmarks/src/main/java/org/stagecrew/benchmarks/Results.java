@@ -21,7 +21,11 @@ final class Results {
         }
     }
 
-    /** Round-trip times of one ping-pong, in nanoseconds. */
-    record Latency(Variant variant, int size, int count, long p50, long p90, long p99, long p999, long max) {
+    /**
+     * Round-trip times of one ping-pong, in nanoseconds, and the CPU each side's process used
+     * meanwhile, in cores (CPU time over wall time).
+     */
+    record Latency(Variant variant, int size, int count, long p50, long p90, long p99, long p999, long max,
+            double pingerCores, double echoCores) {
     }
 }

@@ -45,10 +45,10 @@ final class Runner implements AutoCloseable {
             log.printf("%n== %s%n", variant.label);
             try (Concurrency receiver = agent(variant, "receiver"); Concurrency sender = agent(variant, "sender")) {
                 String target = command(receiver, "OPEN " + variant + " 1").trim();
-                for (int size : settings.sizes()) {
+                for (int size : variant.isLatencyOnly() ? List.<Integer>of() : settings.sizes()) {
                     throughput(variant, sender, receiver, target, 1, size);
                 }
-                for (int senders : settings.fanIn()) {
+                for (int senders : variant.isLatencyOnly() ? List.<Integer>of() : settings.fanIn()) {
                     throughput(variant, sender, receiver, target, senders, settings.sizes().get(0));
                 }
                 for (int size : settings.pingSizes()) {
@@ -95,14 +95,26 @@ final class Runner implements AutoCloseable {
     private void ping(Variant variant, Concurrency pinger, Concurrency echo, String target, int size) throws Exception {
         String self = command(pinger, "OPEN " + variant + " 1").trim();
         command(echo, "ECHO " + self);
+        String[] pingerBefore = words(command(pinger, "CPU"));
+        String[] echoBefore = words(command(echo, "CPU"));
         String[] p = words(command(pinger, "PING " + target + " " + size + " " + settings.pingWarmup() + " " + settings.pingCount()));
+        double pingerCores = cores(pingerBefore, words(command(pinger, "CPU")));
+        double echoCores = cores(echoBefore, words(command(echo, "CPU")));
         command(echo, "STOPIO");
         command(pinger, "CLOSE");
         Results.Latency result = new Results.Latency(variant, size, settings.pingCount(), Long.parseLong(p[0]),
-                Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), Long.parseLong(p[4]));
+                Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), Long.parseLong(p[4]), pingerCores, echoCores);
         latency.add(result);
-        log.printf("  ping-pong %6s B  p50 %6.1f  p90 %6.1f  p99 %6.1f  p99.9 %7.1f  max %8.1f us%n", size,
-                result.p50() / 1e3, result.p90() / 1e3, result.p99() / 1e3, result.p999() / 1e3, result.max() / 1e3);
+        log.printf("  ping-pong %6s B  p50 %6.1f  p90 %6.1f  p99 %6.1f  p99.9 %7.1f  max %8.1f us  cpu %.2f + %.2f cores%n", size,
+                result.p50() / 1e3, result.p90() / 1e3, result.p99() / 1e3, result.p999() / 1e3, result.max() / 1e3,
+                pingerCores, echoCores);
+    }
+
+    /** CPU time over wall time between two answers to CPU: the cores a process kept busy meanwhile. */
+    private static double cores(String[] before, String[] after) {
+        double cpu = Long.parseLong(after[0]) - Long.parseLong(before[0]);
+        double wall = Long.parseLong(after[1]) - Long.parseLong(before[1]);
+        return wall > 0 ? cpu / wall : 0;
     }
 
     private String command(Concurrency agent, String command) throws Exception {

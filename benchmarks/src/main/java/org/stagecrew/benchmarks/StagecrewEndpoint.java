@@ -17,16 +17,39 @@ final class StagecrewEndpoint implements Endpoint {
     private final Transport transport;
     /** Addresses by string, so that a send allocates nothing. */
     private final ConcurrentHashMap<String, Address> addresses = new ConcurrentHashMap<>();
-    private Sink sink;
-    private final FrameHandler handler = frame -> sink.onFrame(frame.payload());
+    private volatile Sink sink;
+    private final FrameHandler handler = frame -> {
+        Sink s = sink;
+        if (s != null) { // a pushing endpoint drops what arrives before its sink is set
+            s.onFrame(frame.payload());
+        }
+    };
+    private final boolean pushes;
 
-    private StagecrewEndpoint(Transport transport) {
-        this.transport = transport;
+    private StagecrewEndpoint(TransportConfig.Builder config, boolean pushes) {
+        this.pushes = pushes;
+        this.transport = Transport.open(pushes ? config.eventLoopHandler(handler).build() : config.build());
     }
 
     static Endpoint open(Path socketDirectory, IoMode mode) {
-        return new StagecrewEndpoint(Transport.open(TransportConfig.builder()
-                .socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-").build()));
+        return new StagecrewEndpoint(TransportConfig.builder().socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-"),
+                false);
+    }
+
+    /** The low-latency configuration: a busy-polling event loop that hands frames to the sink itself. */
+    static Endpoint openBusyPoll(Path socketDirectory, IoMode mode) {
+        return new StagecrewEndpoint(TransportConfig.builder().socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-")
+                .busyPoll(true), true);
+    }
+
+    @Override
+    public boolean pushes() {
+        return pushes;
+    }
+
+    @Override
+    public void onFrames(Sink sink) {
+        this.sink = sink;
     }
 
     @Override

@@ -6,6 +6,8 @@ import org.stagecrew.transport.IoMode;
 /** A transport measured by the runner: ours in each socket mode, and the two baselines. */
 enum Variant {
     EPOLL("stagecrew epoll", IoMode.EPOLL),
+    /** The opt-in low-latency mode: busy-polling event loops, frames handled on the event loop. Ping-pong only. */
+    EPOLL_BUSY("stagecrew epoll busy-poll", IoMode.EPOLL),
     IO_URING("stagecrew io_uring", IoMode.IO_URING),
     NIO("stagecrew nio", IoMode.NIO),
     TCP("netty tcp loopback (our codec)", null),
@@ -23,6 +25,11 @@ enum Variant {
         return mode == null || mode.isAvailable();
     }
 
+    /** Whether only ping-pong is measured: a busy-polling variant keeps a CPU per process spinning. */
+    boolean isLatencyOnly() {
+        return this == EPOLL_BUSY;
+    }
+
     boolean isBaseline() {
         return mode == null;
     }
@@ -33,6 +40,8 @@ enum Variant {
                 return TcpNettyEndpoint.open(socketDirectory);
             case JDK:
                 return JdkBaselineEndpoint.open(socketDirectory);
+            case EPOLL_BUSY:
+                return StagecrewEndpoint.openBusyPoll(socketDirectory, mode);
             default:
                 return StagecrewEndpoint.open(socketDirectory, mode);
         }

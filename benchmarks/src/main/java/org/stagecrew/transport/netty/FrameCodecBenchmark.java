@@ -112,7 +112,7 @@ public class FrameCodecBenchmark {
         Address receiver = Address.of("/tmp/stagecrew-jmh-receiver.sock");
         Address sender = Address.of("/tmp/stagecrew-jmh-sender.sock");
         inbox = new Inbox(receiver, Integer.MAX_VALUE, Long.MAX_VALUE);
-        batchedChannel = new EmbeddedChannel(new FrameBatchDecoder(receiver, sender, PeerCredentials.ofThisProcess(), inbox,
+        batchedChannel = new EmbeddedChannel(new FrameBatchDecoder(receiver, sender, PeerCredentials.ofThisProcess(), inbox, null,
                 TransportConfig.DEFAULT_MAX_FRAME_LENGTH, Admission.OPEN));
         batchedChannel.config().setAllocator(ALLOC);
 
