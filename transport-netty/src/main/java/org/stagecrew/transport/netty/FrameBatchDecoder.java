@@ -103,8 +103,9 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         int position = start;
         int frames = 0;
         long badLength = -1;
+        long address = Protocol.addressOf(in);
         while (end - position >= HEADER) {
-            long length = in.getUnsignedInt(position);
+            long length = Protocol.lengthAt(in, address, position);
             if (length > maxFrameLength) {
                 badLength = length;
                 break;

@@ -91,7 +91,7 @@ final class FrameConsumer {
                 view.batch(batch);
                 viewed = batch;
             }
-            int length = batch.buffer.getInt(batch.cursor);
+            int length = (int) Protocol.lengthAt(batch.buffer, batch.address, batch.cursor);
             view.frame(batch.cursor + Protocol.LENGTH_FIELD_LENGTH, length);
             handled++;
             try {

@@ -16,6 +16,8 @@ final class InboundBatch {
     final int frames;
     /** Memory the batch holds: the capacity of the buffer it slices, at least its readable bytes. */
     final int bytes;
+    /** {@link Protocol#addressOf} the buffer, for reading length fields without the buffer's checks. */
+    final long address;
 
     /** Reader position of the next frame's length field; consumer-side state. */
     int cursor;
@@ -30,6 +32,7 @@ final class InboundBatch {
         // What the batch keeps alive is the whole read buffer it is a slice of, not just its frames:
         // count that, so that the inbox's byte capacity bounds real memory.
         this.bytes = Math.max(buffer.readableBytes(), retainedCapacity);
+        this.address = Protocol.addressOf(buffer);
         this.cursor = buffer.readerIndex();
         this.remaining = frames;
     }

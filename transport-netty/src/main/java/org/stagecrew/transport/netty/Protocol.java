@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.internal.PlatformDependent;
 import java.util.concurrent.TimeUnit;
 import java.nio.charset.StandardCharsets;
 import org.stagecrew.transport.Address;
@@ -62,6 +63,25 @@ final class Protocol {
     static final int ACCEPT_DETAIL_LENGTH = 4;
 
     static final int LENGTH_FIELD_LENGTH = 4;
+
+    /** The memory address of a buffer's index 0, or 0 if it has none; for {@link #lengthAt}. */
+    static long addressOf(ByteBuf buffer) {
+        return buffer.hasMemoryAddress() ? buffer.memoryAddress() : 0;
+    }
+
+    /**
+     * The unsigned big-endian length field at {@code index}, which the caller has checked lies
+     * within {@code buffer}. Read straight from memory when {@code address} (from {@link
+     * #addressOf}) is not 0: the decode loops read one per frame, and the buffer's own checks
+     * cost more than the read.
+     */
+    static long lengthAt(ByteBuf buffer, long address, int index) {
+        if (address == 0) {
+            return buffer.getUnsignedInt(index);
+        }
+        int value = PlatformDependent.getInt(address + index);
+        return (PlatformDependent.BIG_ENDIAN_NATIVE_ORDER ? value : Integer.reverseBytes(value)) & 0xFFFF_FFFFL;
+    }
 
     /** How long a connection we refused stays half-open so that the peer reads our notice. */
     static final long LINGER_MILLIS = 2_000;
