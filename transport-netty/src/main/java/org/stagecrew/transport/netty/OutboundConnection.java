@@ -356,7 +356,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         if (failure != null) {
             return true;
         }
-        if (queuedBytes > 0) {
+        if (queuedBytes > 0 || backPressured) { // released() lowers the count just before it clears the flag
             return false;
         }
         Channel ch = channel;
