@@ -16,8 +16,11 @@ import org.stagecrew.transport.netty.NettyTransports;
  *
  * <p><b>Buffers.</b> Every send takes ownership of the payload buffer it is given, whatever happens
  * (the one exception: {@link #offer} returns a status other than {@link OfferResult#ACCEPTED}, and
- * then the caller keeps it). Pooled direct buffers ({@code PooledByteBufAllocator.DEFAULT}) are the
- * cheapest to send. Received frames are documented in {@link Frame}.
+ * then the caller keeps it). The copying forms, {@link #send(Address, ByteBuf, int, int, Duration)}
+ * and {@link #offer(Address, ByteBuf, int, int)}, leave the buffer with the caller, who may reuse it
+ * at once: the cheapest way to send small frames. Pooled direct buffers ({@code
+ * PooledByteBufAllocator.DEFAULT}) are the cheapest to hand over. Received frames are documented in
+ * {@link Frame}.
  *
  * <p><b>Back-pressure.</b> Each destination has a write queue bounded by the configured high
  * watermark: above it the blocking {@link #send(Address, ByteBuf, Duration)} waits, {@link #offer}
