@@ -32,10 +32,12 @@ import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
 
 /**
- * The public send and receive path, two transports in one JVM, as a user writes it: each frame is a
- * fresh buffer from {@link PooledByteBufAllocator#DEFAULT} carrying a sequence number, sent with
- * {@link Transport#send(Address, ByteBuf, Duration)}; the receiver drains with
- * {@link Transport#poll(FrameHandler, int)} and checks every sequence number.
+ * The public send and receive path, two transports in one JVM, as a user writes it. {@code api}
+ * chooses the send: {@code owned}, a fresh buffer from {@link PooledByteBufAllocator#DEFAULT} per
+ * frame handed to {@link Transport#send(Address, ByteBuf, Duration)}; or {@code copy}, one reused
+ * buffer whose bytes {@link Transport#send(Address, ByteBuf, int, int, Duration)} copies. Each frame
+ * carries a sequence number; the receiver drains with {@link Transport#poll(FrameHandler, int)} and
+ * checks every one.
  *
  * <ul>
  *   <li>{@code stream}: one frame per op, while a separate consumer thread polls the receiver
@@ -73,6 +75,9 @@ public class SendReceiveBenchmark {
         @Param({"64", "1024", "65536"})
         public int payloadSize;
 
+        @Param({"copy", "owned"})
+        public String api;
+
         Path directory;
         Transport sender;
         Transport receiver;
@@ -80,6 +85,8 @@ public class SendReceiveBenchmark {
         final PooledByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
         long sent;
         final Checker checker = new Checker();
+        /** The reused frame of the {@code copy} api. */
+        ByteBuf template;
 
         void open() throws IOException {
             if (payloadSize < Long.BYTES) {
@@ -95,10 +102,20 @@ public class SendReceiveBenchmark {
             receiver = Transport.open(config.fileNamePrefix("r-").build());
             sender = Transport.open(config.fileNamePrefix("s-").build());
             destination = receiver.address();
+            if (api.equals("copy")) {
+                template = alloc.directBuffer(payloadSize, payloadSize).writeZero(payloadSize);
+            } else if (!api.equals("owned")) {
+                throw new IllegalArgumentException("api must be copy or owned, was " + api);
+            }
         }
 
-        /** Sends one frame as a user would; the transport owns (and releases) the buffer. */
+        /** Sends one frame as a user would: a copy of the reused buffer, or a fresh buffer the transport releases. */
         void sendOne() {
+            if (template != null) {
+                template.setLong(0, sent++);
+                sender.send(destination, template, 0, payloadSize, SEND_TIMEOUT);
+                return;
+            }
             ByteBuf payload = alloc.directBuffer(payloadSize, payloadSize);
             payload.writeLong(sent++);
             payload.writerIndex(payloadSize);
@@ -106,6 +123,10 @@ public class SendReceiveBenchmark {
         }
 
         void close() {
+            if (template != null) {
+                template.release();
+                template = null;
+            }
             if (sender != null) {
                 sender.close();
             }
