@@ -45,6 +45,9 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--ping-count", defaultValue = "20000", description = "Measured round trips (default ${DEFAULT-VALUE}).")
     int pingCount;
 
+    @Option(names = "--repeat", defaultValue = "1", description = "Runs of every measurement; the median is reported (default ${DEFAULT-VALUE}).")
+    int repeat;
+
     @Option(names = "--out", defaultValue = "benchmark-results", description = "Directory for results.csv, results.json, results.html (default ${DEFAULT-VALUE}).")
     Path out;
 
@@ -76,9 +79,10 @@ public final class BenchmarkMain implements Callable<Integer> {
         Path sockets = Files.createTempDirectory(Path.of("/tmp"), "scb-");
         long start = System.nanoTime();
         try (Runner runner = new Runner(new Runner.Settings(chosen, sizes, fanIn, pingSizes, warmupMillis, runMillis, pingWarmup,
-                pingCount, sockets, options), System.out)) {
+                pingCount, Math.max(1, repeat), sockets, options), System.out)) {
             runner.run();
-            Report report = new Report(runner.throughput, runner.latency, machine);
+            Report report = new Report(runner.throughput, runner.latency,
+                    repeat > 1 ? machine + ", median of " + repeat + " runs" : machine);
             report.printTables(System.out);
             report.write(out);
             System.out.printf("%nwrote %s/results.{csv,json,html} in %.0f s%n", out, (System.nanoTime() - start) / 1e9);

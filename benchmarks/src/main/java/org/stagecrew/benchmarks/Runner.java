@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import org.stagecrew.concurrency.Concurrency;
 import org.stagecrew.transport.Frame;
@@ -29,7 +30,8 @@ final class Runner implements AutoCloseable {
 
     /** What to run. */
     record Settings(List<Variant> variants, List<Integer> sizes, List<Integer> fanIn, List<Integer> pingSizes,
-            long warmupMillis, long runMillis, int pingWarmup, int pingCount, Path socketDirectory, List<String> jvmOptions) {
+            long warmupMillis, long runMillis, int pingWarmup, int pingCount, int repeat, Path socketDirectory,
+            List<String> jvmOptions) {
     }
 
     Runner(Settings settings, PrintStream log) {
@@ -69,8 +71,19 @@ final class Runner implements AutoCloseable {
                 .startTimeout(Duration.ofSeconds(60)).start();
     }
 
+    /** Measures {@code repeat} times and keeps the run with the median rate. */
     private void throughput(Variant variant, Concurrency sender, Concurrency receiver, String target, int senders, int size)
             throws Exception {
+        List<Results.Throughput> runs = new ArrayList<>();
+        for (int i = 0; i < settings.repeat(); i++) {
+            runs.add(throughputOnce(variant, sender, receiver, target, senders, size));
+        }
+        runs.sort(Comparator.comparingDouble(Results.Throughput::messagesPerSecond));
+        throughput.add(runs.get(runs.size() / 2));
+    }
+
+    private Results.Throughput throughputOnce(Variant variant, Concurrency sender, Concurrency receiver, String target, int senders,
+            int size) throws Exception {
         command(sender, "OPEN " + variant + " " + senders);
         command(receiver, "RECEIVE");
         String[] sent = words(command(sender, "SEND " + target + " " + size + " " + settings.warmupMillis() + " " + settings.runMillis()));
@@ -87,12 +100,22 @@ final class Runner implements AutoCloseable {
         Results.Throughput result = new Results.Throughput(variant, senders, size, measured, nanos, verified,
                 Long.parseLong(senderMemory[0]), Long.parseLong(senderMemory[1]),
                 Long.parseLong(receiverMemory[0]), Long.parseLong(receiverMemory[1]));
-        throughput.add(result);
         log.printf("  %-5s %8s B  %,14.0f msgs/s  %,10.1f MB/s  %s%n", result.workload(), size, result.messagesPerSecond(),
                 result.bytesPerSecond() / 1e6, verified ? "verified" : "COUNT/CHECKSUM MISMATCH: got " + got[0] + " of " + total);
+        return result;
     }
 
+    /** Measures {@code repeat} times and keeps the run with the median p50. */
     private void ping(Variant variant, Concurrency pinger, Concurrency echo, String target, int size) throws Exception {
+        List<Results.Latency> runs = new ArrayList<>();
+        for (int i = 0; i < settings.repeat(); i++) {
+            runs.add(pingOnce(variant, pinger, echo, target, size));
+        }
+        runs.sort(Comparator.comparingLong(Results.Latency::p50));
+        latency.add(runs.get(runs.size() / 2));
+    }
+
+    private Results.Latency pingOnce(Variant variant, Concurrency pinger, Concurrency echo, String target, int size) throws Exception {
         String self = command(pinger, "OPEN " + variant + " 1").trim();
         command(echo, "ECHO " + self);
         String[] pingerBefore = words(command(pinger, "CPU"));
@@ -104,10 +127,10 @@ final class Runner implements AutoCloseable {
         command(pinger, "CLOSE");
         Results.Latency result = new Results.Latency(variant, size, settings.pingCount(), Long.parseLong(p[0]),
                 Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), Long.parseLong(p[4]), pingerCores, echoCores);
-        latency.add(result);
         log.printf("  ping-pong %6s B  p50 %6.1f  p90 %6.1f  p99 %6.1f  p99.9 %7.1f  max %8.1f us  cpu %.2f + %.2f cores%n", size,
                 result.p50() / 1e3, result.p90() / 1e3, result.p99() / 1e3, result.p999() / 1e3, result.max() / 1e3,
                 pingerCores, echoCores);
+        return result;
     }
 
     /** CPU time over wall time between two answers to CPU: the cores a process kept busy meanwhile. */
