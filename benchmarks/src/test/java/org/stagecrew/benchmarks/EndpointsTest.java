@@ -3,7 +3,9 @@ package org.stagecrew.benchmarks;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.netty.buffer.ByteBuf;
@@ -17,16 +19,24 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.stagecrew.transport.IoMode;
 
-/** The two baseline endpoints deliver every frame intact and in order, and close cleanly. */
+/**
+ * The two baseline endpoints deliver every frame intact and in order, and close cleanly; every
+ * endpoint's copying send leaves the buffer with the caller; the busy-polling endpoint pushes.
+ */
 @Timeout(30)
 class EndpointsTest {
     private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -108,6 +118,58 @@ class EndpointsTest {
             if (thread.getName().startsWith("baseline-") || thread.getName().startsWith("benchmark-tcp-")) {
                 thread.join(TimeUnit.NANOSECONDS.toMillis(WAIT_NANOS));
                 assertFalse(thread.isAlive(), thread.getName() + " still runs after close");
+            }
+        }
+    }
+
+    static Stream<Named<Function<Path, Endpoint>>> everyKindOfEndpoint() {
+        return Stream.concat(endpoints(), Stream.of(Named.of("stagecrew (NIO)", d -> StagecrewEndpoint.open(d, IoMode.NIO))));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("everyKindOfEndpoint")
+    void copiedSendsOfOneReusedBufferArriveAsTheBufferWasAtEachCall(Function<Path, Endpoint> factory) throws Exception {
+        int frames = 1000;
+        ByteBuf reused = PooledByteBufAllocator.DEFAULT.directBuffer(64);
+        try (Endpoint sender = factory.apply(dir); Endpoint receiver = factory.apply(dir)) {
+            for (int i = 0; i < frames; i++) {
+                reused.clear().writeBytes(numberedBytes(i));
+                sender.sendCopy(receiver.address(), reused);
+                assertEquals(1, reused.refCnt(), "sendCopy must leave the buffer with the caller");
+                assertEquals(64, reused.readableBytes(), "sendCopy must not move the buffer's indices");
+            }
+            sender.flush();
+
+            int[] next = {0};
+            receiveAll(receiver, frames, payload -> {
+                int expected = next[0]++;
+                if (!Arrays.equals(numberedBytes(expected), ByteBufUtil.getBytes(payload))) {
+                    fail("received frame " + expected + " is not the buffer as it was at send " + expected + ": "
+                            + ByteBufUtil.hexDump(payload));
+                }
+            });
+        } finally {
+            reused.release();
+        }
+    }
+
+    @Test
+    void aBusyPollingEndpointPushesEveryFrameToItsSinkOnItsOwnIoThread() throws Exception {
+        Assumptions.assumeTrue(IoMode.EPOLL.isAvailable(), () -> "epoll is not available: " + IoMode.EPOLL.unavailabilityCause());
+        int frames = 1000;
+        BlockingQueue<String> seen = new LinkedBlockingQueue<>();
+        try (Endpoint receiver = StagecrewEndpoint.openBusyPoll(dir, IoMode.EPOLL); Endpoint sender = StagecrewEndpoint.open(dir, IoMode.EPOLL)) {
+            assertTrue(receiver.pushes());
+            receiver.onFrames(payload -> seen.add(payload.getInt(payload.readerIndex()) + " " + Thread.currentThread().getName()));
+            for (int i = 0; i < frames; i++) {
+                sender.send(receiver.address(), numbered(i));
+            }
+            sender.flush();
+
+            for (int i = 0; i < frames; i++) {
+                String frame = seen.poll(10, TimeUnit.SECONDS);
+                assertNotNull(frame, "frame " + i + " was not pushed within 10 s");
+                assertTrue(frame.startsWith(i + " stagecrew-io-"), "frame " + i + " arrived as: " + frame);
             }
         }
     }
