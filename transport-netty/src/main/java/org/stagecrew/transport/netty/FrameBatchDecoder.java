@@ -1,6 +1,7 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.slf4j.Logger;
@@ -12,7 +13,9 @@ import org.stagecrew.transport.PeerCredentials;
 /**
  * Splits an accepted connection's byte stream into frames and hands them to the {@link Inbox} in
  * batches: every whole frame of one read goes out as one retained slice of the read buffer, with
- * no copy. Only a frame cut by the end of a read is copied, into a buffer sized for that frame.
+ * no copy. A frame cut by the end of a read is completed from the next reads: a small one is copied
+ * into a buffer sized for it, a large one ({@value #ASSEMBLE_THRESHOLD} bytes and more) is put
+ * together from slices of the reads, without a copy.
  * With an event-loop handler configured, each batch is walked here instead, frame by frame, with
  * a reused {@link FrameView}: no hand-off to another thread.
  *
@@ -23,6 +26,8 @@ import org.stagecrew.transport.PeerCredentials;
 final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(FrameBatchDecoder.class);
     private static final int HEADER = Protocol.LENGTH_FIELD_LENGTH;
+    /** Payloads from this length on are assembled from slices of the reads instead of copied. */
+    static final int ASSEMBLE_THRESHOLD = 32 * 1024;
 
     private final Address receiver;
     private final Address sender;
@@ -33,8 +38,14 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private final FrameView view;
     private final Admission admission;
     private final int maxFrameLength;
-    /** The bytes of one frame that a read cut short, or null. */
+    /** The bytes of one small frame that a read cut short (or of a length field), copied; or null. */
     private ByteBuf partial;
+    /** Slices of the reads that carry one large frame so far, or null. */
+    private CompositeByteBuf assembly;
+    /** Header plus payload length of the frame in {@link #assembly}. */
+    private int assemblyLength;
+    /** Capacity of the read buffers that the slices in {@link #assembly} keep alive. */
+    private long assemblyRetained;
     private boolean failed;
 
     FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
@@ -54,6 +65,9 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         ByteBuf in = (ByteBuf) msg;
         try {
             if (failed) {
+                return;
+            }
+            if (assembly != null && !continueAssembly(ctx, in)) {
                 return;
             }
             if (partial != null && !completePartial(ctx, in)) {
@@ -79,6 +93,14 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
                 protocolError(ctx, length);
                 return false;
             }
+            if (length >= ASSEMBLE_THRESHOLD) {
+                assembly = ctx.alloc().compositeDirectBuffer(Integer.MAX_VALUE);
+                assembly.addComponent(true, partial);
+                assemblyLength = HEADER + (int) length;
+                assemblyRetained = partial.capacity();
+                partial = null;
+                return continueAssembly(ctx, in);
+            }
             if (partial.capacity() < HEADER + length) {
                 ByteBuf larger = ctx.alloc().directBuffer(HEADER + (int) length);
                 larger.writeBytes(partial);
@@ -94,6 +116,23 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         ByteBuf complete = partial;
         partial = null;
         deliver(ctx, new InboundBatch(sender, credentials, complete, 1, complete.capacity()));
+        return true;
+    }
+
+    /** Adds the next part of the large frame from {@code in}, without a copy; returns true once it was delivered. */
+    private boolean continueAssembly(ChannelHandlerContext ctx, ByteBuf in) {
+        int take = Math.min(assemblyLength - assembly.readableBytes(), in.readableBytes());
+        if (take > 0) {
+            assembly.addComponent(true, in.retainedSlice(in.readerIndex(), take));
+            in.skipBytes(take);
+            assemblyRetained += in.capacity();
+        }
+        if (assembly.readableBytes() < assemblyLength) {
+            return false;
+        }
+        ByteBuf complete = assembly;
+        assembly = null;
+        deliver(ctx, new InboundBatch(sender, credentials, complete, 1, (int) Math.min(Integer.MAX_VALUE, assemblyRetained)));
         return true;
     }
 
@@ -125,7 +164,13 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             return;
         }
         int rest = end - position;
-        if (rest > 0) {
+        if (rest >= HEADER && Protocol.lengthAt(in, address, position) >= ASSEMBLE_THRESHOLD) {
+            assembly = ctx.alloc().compositeDirectBuffer(Integer.MAX_VALUE);
+            assembly.addComponent(true, in.retainedSlice(position, rest));
+            in.skipBytes(rest);
+            assemblyLength = HEADER + (int) Protocol.lengthAt(in, address, position);
+            assemblyRetained = in.capacity();
+        } else if (rest > 0) {
             int capacity = rest >= HEADER ? HEADER + (int) in.getUnsignedInt(position) : HEADER;
             partial = ctx.alloc().directBuffer(capacity);
             partial.writeBytes(in, rest);
@@ -168,9 +213,9 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        if (partial != null) {
+        if (partial != null || assembly != null) {
             LOG.warn("connection from {} to {} closed inside a frame: {} bytes of it had arrived and are dropped",
-                    sender, receiver, partial.readableBytes());
+                    sender, receiver, partial != null ? partial.readableBytes() : assembly.readableBytes());
             releasePartial();
         }
         super.channelInactive(ctx);
@@ -191,6 +236,10 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         if (partial != null) {
             partial.release();
             partial = null;
+        }
+        if (assembly != null) {
+            assembly.release();
+            assembly = null;
         }
     }
 }

@@ -29,6 +29,7 @@ class FrameBatchDecoderProperties {
     private static final Address RECEIVER = Address.of("/tmp/receiver.sock");
     private static final Address SENDER = Address.of("/tmp/sender.sock");
     private static final int MAX = 512;
+    private static final int LARGE_MAX = 1024 * 1024;
 
     @AfterProperty
     void noBufferLeaked() {
@@ -38,9 +39,20 @@ class FrameBatchDecoderProperties {
     @Property(tries = 300)
     void encodedFramesComeOutUnchangedWhereverTheStreamIsCut(
             @ForAll("payloads") List<byte[]> payloads, @ForAll @Size(max = 12) List<@IntRange(min = 1, max = 2000) Integer> cuts) {
+        assertComeOutUnchanged(payloads, cuts, MAX);
+    }
+
+    /** Large frames cut by reads are put together from slices of the reads, not copied: the same bytes must come out. */
+    @Property(tries = 60)
+    void largeFramesComeOutUnchangedWhereverTheStreamIsCut(
+            @ForAll("largePayloads") List<byte[]> payloads, @ForAll @Size(max = 16) List<@IntRange(min = 1, max = 40_000) Integer> cuts) {
+        assertComeOutUnchanged(payloads, cuts, LARGE_MAX);
+    }
+
+    private static void assertComeOutUnchanged(List<byte[]> payloads, List<Integer> cuts, int max) {
         byte[] stream = encode(payloads);
         Inbox inbox = new Inbox(RECEIVER, Integer.MAX_VALUE, Long.MAX_VALUE);
-        EmbeddedChannel channel = channel(inbox);
+        EmbeddedChannel channel = channel(inbox, max);
         try {
             feed(channel, stream, cuts);
             List<byte[]> out = drain(inbox);
@@ -65,7 +77,7 @@ class FrameBatchDecoderProperties {
     void garbageNeverThrowsNeverDeliversAnOverlongFrameAndNeverLeaks(
             @ForAll @Size(max = 3000) byte[] garbage, @ForAll @Size(max = 12) List<@IntRange(min = 1, max = 3000) Integer> cuts) {
         Inbox inbox = new Inbox(RECEIVER, Integer.MAX_VALUE, Long.MAX_VALUE);
-        EmbeddedChannel channel = channel(inbox);
+        EmbeddedChannel channel = channel(inbox, MAX);
         try {
             feed(channel, garbage, cuts);
             List<byte[]> out = drain(inbox);
@@ -100,9 +112,15 @@ class FrameBatchDecoderProperties {
         return Arbitraries.bytes().array(byte[].class).ofMaxSize(MAX).list().ofMaxSize(20);
     }
 
-    private static EmbeddedChannel channel(Inbox inbox) {
+    /** Up to six payloads of up to 80 KiB: below and above {@link FrameBatchDecoder#ASSEMBLE_THRESHOLD}. */
+    @Provide
+    Arbitrary<List<byte[]>> largePayloads() {
+        return Arbitraries.bytes().array(byte[].class).ofMaxSize(80 * 1024).list().ofMaxSize(6);
+    }
+
+    private static EmbeddedChannel channel(Inbox inbox, int max) {
         Admission admission = new Admission(null, PeerPolicy.anyone(), 10);
-        return new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, new PeerCredentials(1, 2, 3), inbox, null, MAX, admission));
+        return new EmbeddedChannel(new FrameBatchDecoder(RECEIVER, SENDER, new PeerCredentials(1, 2, 3), inbox, null, max, admission));
     }
 
     private static void feed(EmbeddedChannel channel, byte[] stream, List<Integer> cuts) {
