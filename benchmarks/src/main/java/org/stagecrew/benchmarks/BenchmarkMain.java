@@ -33,7 +33,7 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--ping-sizes", split = ",", defaultValue = "64,1024", description = "Frame sizes for ping-pong (default ${DEFAULT-VALUE}).")
     List<Integer> pingSizes;
 
-    @Option(names = "--warmup-ms", defaultValue = "1200", description = "Warm-up per throughput measurement (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-ms", defaultValue = "1000", description = "Warm-up per throughput measurement (default ${DEFAULT-VALUE}).")
     long warmupMillis;
 
     @Option(names = "--run-ms", defaultValue = "1000", description = "Measured time per throughput measurement (default ${DEFAULT-VALUE}).")
@@ -42,7 +42,7 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--ping-warmup", defaultValue = "5000", description = "Round trips before measuring (default ${DEFAULT-VALUE}).")
     int pingWarmup;
 
-    @Option(names = "--ping-count", defaultValue = "20000", description = "Measured round trips (default ${DEFAULT-VALUE}).")
+    @Option(names = "--ping-count", defaultValue = "10000", description = "Measured round trips (default ${DEFAULT-VALUE}).")
     int pingCount;
 
     @Option(names = "--repeat", defaultValue = "1", description = "Runs of every measurement; the median is reported (default ${DEFAULT-VALUE}).")

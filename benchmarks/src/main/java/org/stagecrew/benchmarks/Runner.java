@@ -20,6 +20,7 @@ import org.stagecrew.transport.TransportConfig;
  */
 final class Runner implements AutoCloseable {
     private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(120);
+    private static final long FIRST_WARMUP_MILLIS = 3_000;
 
     private final Settings settings;
     private final PrintStream log;
@@ -27,6 +28,8 @@ final class Runner implements AutoCloseable {
     private final TransportConfig agentConfig;
     final List<Results.Throughput> throughput = new ArrayList<>();
     final List<Results.Latency> latency = new ArrayList<>();
+    /** Whether the agents of the variant being measured have had their long first warm-up. */
+    private boolean jitWarm;
 
     /** What to run. */
     record Settings(List<Variant> variants, List<Integer> sizes, List<Integer> fanIn, List<Integer> pingSizes,
@@ -45,6 +48,7 @@ final class Runner implements AutoCloseable {
     void run() throws Exception {
         for (Variant variant : settings.variants()) {
             log.printf("%n== %s%n", variant.label);
+            jitWarm = false;
             try (Concurrency receiver = agent(variant, "receiver"); Concurrency sender = agent(variant, "sender")) {
                 String target = command(receiver, "OPEN " + variant + " 1").trim();
                 for (int size : variant.isLatencyOnly() ? List.<Integer>of() : settings.sizes()) {
@@ -86,7 +90,11 @@ final class Runner implements AutoCloseable {
             int size) throws Exception {
         command(sender, "OPEN " + variant + " " + senders);
         command(receiver, "RECEIVE");
-        String[] sent = words(command(sender, "SEND " + target + " " + size + " " + settings.warmupMillis() + " " + settings.runMillis()));
+        // The first measurement of fresh JVMs warms up longer: with the usual warm-up, C2 would still be compiling
+        // the send and receive paths inside it.
+        long warmup = jitWarm ? settings.warmupMillis() : Math.max(settings.warmupMillis(), FIRST_WARMUP_MILLIS);
+        jitWarm = true;
+        String[] sent = words(command(sender, "SEND " + target + " " + size + " " + warmup + " " + settings.runMillis()));
         long measured = Long.parseLong(sent[0]);
         long nanos = Long.parseLong(sent[1]);
         long total = Long.parseLong(sent[2]);
