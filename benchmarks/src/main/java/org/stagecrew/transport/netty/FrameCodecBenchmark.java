@@ -74,6 +74,7 @@ public class FrameCodecBenchmark {
     private LongSupplier decodeBatched;
     private LongSupplier decodePerFrame;
     private LongSupplier encodeBatched;
+    private LongSupplier encodeAppended;
     private LongSupplier encodePerFrame;
 
     /** Frames per chunk: a power of two, so that it divides {@link #FRAMES}. */
@@ -93,6 +94,8 @@ public class FrameCodecBenchmark {
     private OutboundConnection connection;
     private EmbeddedChannel perFrameOutChannel;
     private long sequence;
+    /** The reused source of {@code encodeAppended}. */
+    private ByteBuf template;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -139,6 +142,8 @@ public class FrameCodecBenchmark {
         decodeBatched = this::decodeBatchedBody;
         decodePerFrame = this::decodePerFrameBody;
         encodeBatched = this::encodeBatchedBody;
+        encodeAppended = this::encodeAppendedBody;
+        template = ALLOC.directBuffer(payloadSize, payloadSize).writeZero(payloadSize);
         encodePerFrame = this::encodePerFrameBody;
     }
 
@@ -158,6 +163,7 @@ public class FrameCodecBenchmark {
         inbox.close();
         transport.close();
         source.release();
+        template.release();
         if (sink.frames != (long) sink.invocations * FRAMES) {
             throw new IllegalStateException("per-frame decoder delivered " + sink.frames + " frames, expected "
                     + (long) sink.invocations * FRAMES);
@@ -180,6 +186,12 @@ public class FrameCodecBenchmark {
     @OperationsPerInvocation(FRAMES)
     public long encodeBatched() {
         return runner.call(encodeBatched);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(FRAMES)
+    public long encodeAppended() {
+        return runner.call(encodeAppended);
     }
 
     @Benchmark
@@ -224,6 +236,30 @@ public class FrameCodecBenchmark {
                 connection.enqueue(payload(), payloadSize);
             }
             outChannel.runPendingTasks(); // the drain task: copies into chunks, writes, flushes
+            bytes += drainOutbound(outChannel);
+        }
+        return bytes;
+    }
+
+    /**
+     * The copying send's path: each frame copied from one reused buffer into the calling thread's
+     * segment ({@code OutboundConnection.append}); above the append limit (64 KiB here) into a fresh
+     * pooled buffer that is queued, as {@code Transport.send(to, buf, index, length, timeout)} does.
+     */
+    private long encodeAppendedBody() {
+        long bytes = 0;
+        for (int c = 0; c < chunks; c++) {
+            for (int i = 0; i < framesPerChunk; i++) {
+                template.setLong(0, sequence++);
+                if (payloadSize <= connection.appendLimit()) {
+                    if (!connection.append(template, 0, payloadSize)) {
+                        throw new IllegalStateException("back-pressured inside one chunk of frames");
+                    }
+                } else {
+                    connection.enqueue(ALLOC.directBuffer(payloadSize, payloadSize).writeBytes(template, 0, payloadSize), payloadSize);
+                }
+            }
+            outChannel.runPendingTasks(); // the drain: writes the segment's published bytes as slices, flushes
             bytes += drainOutbound(outChannel);
         }
         return bytes;
