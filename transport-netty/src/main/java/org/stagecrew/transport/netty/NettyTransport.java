@@ -12,6 +12,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannelRecvByteBufAllocator;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
@@ -141,6 +142,13 @@ final class NettyTransport implements Transport {
                 });
         if (backend != IoBackend.LOCAL) {
             server.childOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_SIZE);
+        } else {
+            // An in-JVM channel queues its peer's writes without bound and by default hands on one of them per read:
+            // a fast sender would outrun it while our inbox still had room. Hand on all that is queued (until the inbox
+            // pauses reading), so that a full inbox stops the sender within one of its drain passes; and never
+            // coalesce messages into a copy (the read size guess stays at 128 bytes).
+            server.childOption(ChannelOption.RECVBUF_ALLOCATOR,
+                    new ServerChannelRecvByteBufAllocator().respectMaybeMoreData(false).maxMessagesPerRead(Integer.MAX_VALUE));
         }
         ChannelFuture bound = server.bind(backend.socketAddress(address));
         if (!bound.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {

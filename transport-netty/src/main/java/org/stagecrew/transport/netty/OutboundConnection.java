@@ -521,9 +521,10 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                 chunk = null;
             }
             if (chunk == null) {
-                int wanted = length >= ZERO_COPY_THRESHOLD ? HEADER : HEADER + length;
-                int size = (int) Math.min(CHUNK_SIZE, Math.max(backlog - drained + wanted, MIN_CHUNK_SIZE));
-                chunk = ch.alloc().directBuffer(Math.max(size, wanted));
+                // A zero-copy frame's chunk carries only its header and is written at once: no room for more.
+                int size = length >= ZERO_COPY_THRESHOLD ? HEADER
+                        : (int) Math.max(HEADER + length, Math.min(CHUNK_SIZE, Math.max(backlog - drained + HEADER + length, MIN_CHUNK_SIZE)));
+                chunk = ch.alloc().directBuffer(size);
                 completion = new WriteCompletion(this);
             }
             chunk.writeInt(length);

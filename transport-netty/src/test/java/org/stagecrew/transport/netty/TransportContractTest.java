@@ -15,6 +15,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.PoolArenaMetric;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -742,6 +744,49 @@ abstract class TransportContractTest {
             }
             return fail(UNBOUNDED + " frames of " + FRAME + " bytes went to a receiver that does not read:"
                     + " memory is not bounded");
+        }
+
+        /**
+         * A sender that never pauses, of frames too large for a segment, to a receiver that keeps
+         * up as well as it can: what is in flight must stay within the watermarks, the inbox and
+         * the socket (or, in LOCAL mode, one drain pass), however far the sender runs ahead.
+         */
+        @Test
+        void aSenderOfLargeFramesThatNeverPausesKeepsDirectMemoryBounded() throws Exception {
+            int frame = 64 * 1024;
+            int frames = 6_000; // 384 MiB in all: more than the bound below, so that unbounded growth shows
+            long bound = 128L * 1024 * 1024;
+            PooledByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+            ByteBuf source = alloc.directBuffer(frame).writeZero(frame);
+            try (Transport receiver = open(config().inboxCapacity(256, 16 * 1024 * 1024)); Transport sender = open()) {
+                long[] received = {0};
+                CompletableFuture<Void> consumer = Background.run("consumer", () -> {
+                    while (received[0] < frames) {
+                        received[0] += receiver.poll(f -> { }, 64, WAIT);
+                    }
+                });
+                long peak = 0;
+                for (int i = 0; i < frames; i++) {
+                    sender.send(receiver.address(), source, 0, frame, WAIT);
+                    if (i % 100 == 0) {
+                        peak = Math.max(peak, liveDirectBytes(alloc));
+                        assertTrue(peak < bound, "pooled direct buffers of " + (peak >> 20) + " MiB were alive after " + i
+                                + " frames of " + frame + " bytes: the path from sender to inbox is not bounded");
+                    }
+                }
+                consumer.get(WAIT.toSeconds() * 3, SECONDS);
+            } finally {
+                source.release();
+            }
+        }
+
+        /** Bytes of the pooled direct buffers alive now (not the pool's chunks, which fragmentation inflates). */
+        private long liveDirectBytes(PooledByteBufAllocator alloc) {
+            long bytes = 0;
+            for (PoolArenaMetric arena : alloc.metric().directArenas()) {
+                bytes += arena.numActiveBytes();
+            }
+            return bytes;
         }
 
         @Test
