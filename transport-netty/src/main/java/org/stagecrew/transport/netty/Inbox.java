@@ -1,6 +1,7 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.channel.Channel;
+import io.netty.channel.local.LocalChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,9 @@ import org.stagecrew.transport.TransportException;
  * consumers take them one at a time. A batch is never refused (its bytes are already read): when
  * the frames or bytes held reach capacity, the channel that delivered it stops reading
  * ({@code autoRead} off) until consumers bring both below half the capacity. So the inbox holds at
- * most its capacity plus one read per connection.
+ * most its capacity plus one read per connection. An in-JVM (LOCAL) channel is never paused, because
+ * Netty drops what a paused {@code LocalChannel} still queues when its peer closes; our in-JVM
+ * senders stop at a full inbox themselves ({@link #parkUntilRoom}), at most one drain pass late.
  *
  * <p>Thread-safe. Locking is per batch, never per frame.
  */
@@ -58,7 +61,9 @@ final class Inbox {
             bytes += batch.bytes;
             if (frames >= capacityFrames || bytes >= capacityBytes) {
                 full = true;
-                if (channel.config().isAutoRead()) {
+                // An in-JVM channel is not paused: it would drop what its peer queued when the peer closes (a socket
+                // keeps such bytes readable). Its senders stop at a full inbox themselves (parkUntilRoom).
+                if (channel.config().isAutoRead() && !(channel instanceof LocalChannel)) {
                     // Under the lock, so that a consumer's resume can never overtake this pause.
                     channel.config().setAutoRead(false);
                     paused.add(channel);
