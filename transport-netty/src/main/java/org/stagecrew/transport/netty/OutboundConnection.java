@@ -37,7 +37,8 @@ import org.stagecrew.transport.TransportTimeoutException;
  * idle schedules this object, as one task, on the connection's event loop. That task ({@link #run})
  * drains everything: queued small frames are copied back to back into one pooled chunk of up to
  * {@value #CHUNK_SIZE} bytes, frames of {@value #ZERO_COPY_THRESHOLD} bytes or more are written
- * from the caller's buffer, segments are written as they stand, and one flush carries the lot. So a
+ * from the caller's buffer, segments are written as they stand (by the {@link SegmentWriter}), and
+ * one flush carries the lot. So a
  * burst of sends costs one task, a few writes and one flush, whatever the number of frames.
  *
  * <p>Memory is bounded by the watermarks: the bytes queued here (whole segments, by capacity, until
@@ -61,9 +62,6 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     /** Bytes one drain task moves before it yields the event loop to other work. */
     static final long MAX_BYTES_PER_TASK = 4L * 1024 * 1024;
     private static final int HEADER = Protocol.LENGTH_FIELD_LENGTH;
-    private static final int NO_WORK = 0;
-    private static final int DATA = 1;
-    private static final int PRODUCER_WRITING = 2;
     /** Passes in a row that find only a producer inside a write before the drain backs off. */
     private static final int MAX_WRITING_PASSES = 64;
     private static final long WRITING_BACKOFF_MICROS = 50;
@@ -101,9 +99,9 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     private Inbox localPeer;
     private final Runnable wakeFromPeer;
     private boolean draining;
-    /** Segments taken from the queue and not yet sealed and written out. */
-    private final ArrayList<Segment> segments = new ArrayList<>();
-    /** Bytes handed to the channel so far; a pass that changes it has made progress. */
+    /** The segments taken from the queue and not yet sealed and written out. */
+    private final SegmentWriter segments = new SegmentWriter(this);
+    /** Bytes of queued frames handed to the channel so far; with the segments', a pass that changes it made progress. */
     private long handedOver;
     /** The drain task this loop queued for itself, and whether it is still queued. */
     private final Runnable drainTask;
@@ -391,7 +389,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         try {
             Channel ch = channel;
             long budget = MAX_BYTES_PER_TASK;
-            long before = handedOver;
+            long before = handedOver + segments.written();
             while (true) {
                 do {
                     budget -= drainWhileWritable(ch, budget);
@@ -410,7 +408,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                 }
                 break;
             }
-            if (handedOver != before) {
+            if (handedOver + segments.written() != before) {
                 writingPasses = 0;
                 // Look again in a later task (after other I/O and tasks of this loop): a producer that keeps
                 // sending finds "scheduled" set and does not have to wake us.
@@ -422,8 +420,8 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
             // A producer that published (or was still writing) as it read "scheduled" still set may not have
             // scheduled us: look once more.
             int work = pendingWork();
-            if (work != NO_WORK && SCHEDULED.compareAndSet(this, 0, 1)) {
-                if (work == PRODUCER_WRITING && ++writingPasses >= MAX_WRITING_PASSES) {
+            if (work != SegmentWriter.NO_WORK && SCHEDULED.compareAndSet(this, 0, 1)) {
+                if (work == SegmentWriter.PRODUCER_WRITING && ++writingPasses >= MAX_WRITING_PASSES) {
                     // The producer was descheduled inside a write: do not spin the loop waiting for it.
                     writingPasses = 0;
                     if (!drainTaskPending) {
@@ -446,23 +444,9 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         }
     }
 
-    /** What is left to drain: {@link #NO_WORK}, {@link #DATA}, or only {@link #PRODUCER_WRITING}. */
+    /** What is left to drain; see {@link SegmentWriter#pendingWork()}. */
     private int pendingWork() {
-        if (!queue.isEmpty()) {
-            return DATA;
-        }
-        int work = NO_WORK;
-        for (int i = 0; i < segments.size(); i++) {
-            Segment segment = segments.get(i);
-            long state = segment.state();
-            if (Segment.position(state) > segment.consumed) {
-                return DATA;
-            }
-            if ((state & Segment.WRITING) != 0) {
-                work = PRODUCER_WRITING;
-            }
-        }
-        return work;
+        return queue.isEmpty() ? segments.pendingWork() : SegmentWriter.DATA;
     }
 
     private boolean peerFull() {
@@ -497,7 +481,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                     writeChunk(ch, chunk, completion);
                     chunk = null;
                 }
-                drained += drainSegments(ch);
+                drained += segments.writeAll(ch, peerMaxFrameLength);
             }
             queue.poll();
             ByteBuf payload;
@@ -543,7 +527,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
             writeChunk(ch, chunk, completion);
         }
         if (!segments.isEmpty()) {
-            drained += drainSegments(ch);
+            drained += segments.writeAll(ch, peerMaxFrameLength);
         }
         if (drained > 0) {
             released(drained);
@@ -559,84 +543,6 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         }
     }
 
-    /**
-     * Writes every published byte of every segment; seals the segments that gained nothing since the
-     * last pass (unless their producer is writing) and releases the sealed ones once written. Returns
-     * the bytes that stop counting against the watermark.
-     */
-    private long drainSegments(Channel ch) {
-        long finished = 0;
-        for (int i = 0; i < segments.size(); ) {
-            Segment segment = segments.get(i);
-            long state = segment.state();
-            int published = Segment.position(state);
-            boolean sealed = (state & Segment.SEALED) != 0;
-            if (published > segment.consumed) {
-                writeSegment(ch, segment, published, Segment.frames(state));
-            } else if (!sealed && (state & Segment.WRITING) == 0) {
-                sealed = segment.trySeal(state); // idle for a whole pass
-            }
-            if (sealed) {
-                // Sealed at "published", which is written: nobody touches the chunk again but its slices.
-                segments.remove(i);
-                segment.chunk.release();
-                finished += segment.capacity;
-            } else {
-                i++;
-            }
-        }
-        return finished;
-    }
-
-    /** Writes the segment's frames from its consumed offset to {@code published}. */
-    private void writeSegment(Channel ch, Segment segment, int published, int publishedFrames) {
-        ByteBuf chunk = segment.chunk;
-        int from = segment.consumed;
-        if (peerMaxFrameLength < appendLimit) {
-            // A listener that takes less than the longest appended frame: look at each frame, skip those it refuses.
-            int frames = 0;
-            for (int at = from; at < published; ) {
-                int length = chunk.getInt(at);
-                if (length > peerMaxFrameLength) {
-                    writeSlice(ch, chunk, from, at, frames);
-                    transport.undeliverable(destination, 1, new FrameTooLargeException(destination, length,
-                            (int) Math.min(Integer.MAX_VALUE, peerMaxFrameLength)));
-                    at += HEADER + length;
-                    from = at;
-                    frames = 0;
-                } else {
-                    frames++;
-                    at += HEADER + length;
-                }
-            }
-            writeSlice(ch, chunk, from, published, frames);
-        } else {
-            writeSlice(ch, chunk, from, published, publishedFrames - segment.consumedFrames);
-        }
-        segment.consumed = published;
-        segment.consumedFrames = publishedFrames;
-    }
-
-    private void writeSlice(Channel ch, ByteBuf chunk, int from, int to, int frames) {
-        if (to > from) {
-            WriteCompletion completion = new WriteCompletion(this);
-            completion.unreported = frames;
-            ch.write(chunk.retainedSlice(from, to - from), completion.promise(ch));
-            handedOver += to - from;
-        }
-    }
-
-    /** Seals and releases a segment whose frames will not be written; returns how many frames it still held. */
-    private int discard(Segment segment) {
-        long end = segment.sealNow();
-        int frames = Segment.frames(end) - segment.consumedFrames;
-        segment.consumed = Segment.position(end);
-        segment.consumedFrames = Segment.frames(end);
-        segment.chunk.release();
-        released(segment.capacity);
-        return frames;
-    }
-
     /** Fails one frame that the listener would close the connection for; the connection stays up. */
     private void refuseTooLarge(ByteBuf payload, CompletableFuture<Void> future) {
         FrameTooLargeException cause = new FrameTooLargeException(destination, payload.readableBytes(),
@@ -649,7 +555,14 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         }
     }
 
-    private void released(long bytes) {
+    /** Reports a frame in a segment that the listener would close the connection for; the segment writer skips it. */
+    void reportTooLarge(int length) {
+        transport.undeliverable(destination, 1, new FrameTooLargeException(destination, length,
+                (int) Math.min(Integer.MAX_VALUE, peerMaxFrameLength)));
+    }
+
+    /** Lowers the queued count by {@code bytes} that left the queue or a segment, and ends back-pressure below the low mark. */
+    void released(long bytes) {
         long left = QUEUED_BYTES.addAndGet(this, -bytes);
         if (backPressured && left <= lowWaterMark) {
             backPressured = false;
@@ -673,13 +586,10 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         int unreported = 0;
         long bytes = 0;
         Object message;
-        for (Segment segment : segments) {
-            unreported += discard(segment);
-        }
-        segments.clear();
+        unreported += segments.discardAll();
         while ((message = queue.poll()) != null) {
             if (message instanceof Segment) {
-                unreported += discard((Segment) message);
+                unreported += segments.discard((Segment) message);
                 continue;
             }
             ByteBuf payload;
@@ -716,6 +626,12 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
 
         WriteCompletion(OutboundConnection connection) {
             this.connection = connection;
+        }
+
+        /** Counts {@code frames} more frames without a future, reported to the undeliverable handler if the write fails. */
+        WriteCompletion unreported(int frames) {
+            unreported += frames;
+            return this;
         }
 
         WriteCompletion add(CompletableFuture<Void> f) {
