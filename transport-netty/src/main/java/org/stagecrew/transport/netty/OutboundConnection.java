@@ -29,17 +29,18 @@ import org.stagecrew.transport.TransportTimeoutException;
  * The cached connection to one destination, and its write queue.
  *
  * <p>Small frames without a future take the fast path ({@link #append}): the sending thread encodes
- * them straight into its own pooled {@link Segment}, claimed and published with one CAS and one
- * volatile store, and the event loop writes the published bytes behind it as slices of that
- * segment. Every other frame (large ones, and sends that return a future) goes through a lock-free
- * MPSC queue ({@link #enqueue}), which also carries each new segment, so that the event loop meets
- * a thread's frames in the order the thread sent them. The first frame after the connection went
- * idle schedules this object, as one task, on the connection's event loop. That task ({@link #run})
- * drains everything: queued small frames are copied back to back into one pooled chunk of up to
- * {@value #CHUNK_SIZE} bytes, frames of {@value #ZERO_COPY_THRESHOLD} bytes or more are written
- * from the caller's buffer, segments are written as they stand (by the {@link SegmentWriter}), and
- * one flush carries the lot. So a
- * burst of sends costs one task, a few writes and one flush, whatever the number of frames.
+ * them straight into its own pooled {@link Segment}, claimed with one CAS and published with one
+ * ordered store, and the event loop writes the published bytes behind it as slices of that segment
+ * (the {@link SegmentWriter}). Every other frame (large ones, and sends that return a future) goes
+ * through a lock-free MPSC queue ({@link #enqueue}), which also carries each new segment, so that
+ * the event loop meets a thread's frames in the order the thread sent them. The first frame after
+ * the connection went idle schedules this object, as one task, on the connection's event loop. That
+ * task ({@link #run}) drains everything: queued small frames are copied back to back into one
+ * pooled chunk of up to {@value #CHUNK_SIZE} bytes, frames of {@value #ZERO_COPY_THRESHOLD} bytes
+ * or more are written from the caller's buffer, segments are written as they stand, and one flush
+ * carries the lot. While a pass moves anything the task queues itself again, so producers that keep
+ * sending never have to wake the loop; the first pass that finds nothing goes idle. So a burst of
+ * sends costs a few tasks, writes and flushes, whatever the number of frames.
  *
  * <p>Memory is bounded by the watermarks: the bytes queued here (whole segments, by capacity, until
  * they are written and sealed) are counted; above the high mark
