@@ -218,8 +218,8 @@ public final class TransportConfig {
     }
 
     /**
-     * Whether the event loops busy-wait for I/O instead of sleeping in the kernel (EPOLL and NIO
-     * only). Each event loop then keeps one CPU fully busy, and wakes without the kernel's
+     * Whether the event loops busy-wait for I/O instead of sleeping in the kernel (EPOLL, KQUEUE
+     * and NIO only). Each event loop then keeps one CPU fully busy, and wakes without the kernel's
      * scheduling delay. Default false.
      */
     public boolean busyPoll() {
@@ -358,8 +358,8 @@ public final class TransportConfig {
 
         /**
          * Makes the event loops busy-wait for I/O instead of sleeping in the kernel: the lowest
-         * latency, for one fully busy CPU per event loop. EPOLL and NIO only ({@link IoMode#AUTO}
-         * resolves to one of them); opening fails for other modes. On a machine with few CPUs, more
+         * latency, for one fully busy CPU per event loop. EPOLL, KQUEUE and NIO only (and {@link
+         * IoMode#AUTO}, which resolves to one of them); opening fails for IO_URING and LOCAL. On a machine with few CPUs, more
          * than one spinning thread per process starves everything else.
          */
         public Builder busyPoll(boolean busyPoll) {

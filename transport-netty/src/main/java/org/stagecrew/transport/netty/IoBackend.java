@@ -75,6 +75,11 @@ enum IoBackend {
         }
 
         @Override
+        IoHandlerFactory newBusyPollIoHandlerFactory() {
+            return KQueueIoHandler.newFactory(0, () -> POLL_WITHOUT_BLOCKING);
+        }
+
+        @Override
         Class<? extends ServerChannel> serverChannelType() {
             return KQueueServerDomainSocketChannel.class;
         }
@@ -207,7 +212,7 @@ enum IoBackend {
      */
     IoHandlerFactory newBusyPollIoHandlerFactory() {
         throw new TransportException("busyPoll is not supported by IoMode." + mode
-                + ": it needs IoMode.EPOLL or IoMode.NIO, whose event loops can poll without blocking");
+                + ": it needs IoMode.EPOLL, IoMode.KQUEUE or IoMode.NIO, whose event loops can poll without blocking");
     }
 
     /** {@link #newBusyPollIoHandlerFactory()} or {@link #newIoHandlerFactory()}. */

@@ -108,7 +108,7 @@ class LowLatencyModeTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = IoMode.class, names = {"EPOLL", "NIO"})
+    @EnumSource(value = IoMode.class, names = {"EPOLL", "KQUEUE", "NIO"})
     void busyPollingTransportsAnswerEachOtherFromTheirEventLoops(IoMode mode) throws Exception {
         Assumptions.assumeTrue(mode.isAvailable(), () -> mode + " is not available here: " + mode.unavailabilityCause());
         List<Transport> echo = new CopyOnWriteArrayList<>();
