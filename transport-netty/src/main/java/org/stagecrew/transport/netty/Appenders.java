@@ -1,15 +1,16 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.util.concurrent.FastThreadLocal;
-import java.util.IdentityHashMap;
+import java.lang.ref.WeakReference;
 import java.util.Iterator;
+import java.util.WeakHashMap;
 
 /**
  * The calling thread's appenders, one per connection it has sent small frames on. Most threads send
  * to one destination at a time, so the last one used is found without a map lookup.
  *
- * <p>Entries of failed connections are dropped as new ones are added, so a thread that talked to
- * many short-lived transports keeps only the live ones (and the most recent) reachable.
+ * <p>Connections are held weakly, so a thread keeps no closed transport reachable; entries of
+ * failed connections are also dropped as new ones are added.
  */
 final class Appenders {
     private static final FastThreadLocal<Appenders> OF_THREAD = new FastThreadLocal<>() {
@@ -19,9 +20,10 @@ final class Appenders {
         }
     };
 
-    private OutboundConnection lastConnection;
+    private WeakReference<OutboundConnection> lastConnection = new WeakReference<>(null);
     private Appender last;
-    private final IdentityHashMap<OutboundConnection, Appender> all = new IdentityHashMap<>();
+    /** By connection; {@code OutboundConnection} keeps identity equality, so this is an identity map. */
+    private final WeakHashMap<OutboundConnection, Appender> all = new WeakHashMap<>();
 
     private Appenders() {
     }
@@ -38,11 +40,11 @@ final class Appenders {
     }
 
     private Appender lookup(OutboundConnection connection) {
-        return connection == lastConnection ? last : all.get(connection);
+        return connection == lastConnection.get() ? last : all.get(connection);
     }
 
     private Appender appenderFor(OutboundConnection connection) {
-        if (connection == lastConnection) {
+        if (connection == lastConnection.get()) {
             return last;
         }
         Appender appender = all.get(connection);
@@ -55,7 +57,7 @@ final class Appenders {
             appender = new Appender();
             all.put(connection, appender);
         }
-        lastConnection = connection;
+        lastConnection = new WeakReference<>(connection);
         last = appender;
         return appender;
     }
