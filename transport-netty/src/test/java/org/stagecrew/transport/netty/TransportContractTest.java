@@ -41,6 +41,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongToIntFunction;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -903,6 +904,55 @@ abstract class TransportContractTest {
 
         private Transport slowReceiver() {
             return open(config().inboxCapacity(16, 64 * 1024));
+        }
+
+        /**
+         * Threads that send in bursts with pauses between them: the event loop catches up and seals
+         * idle segments while their producers may be about to claim them again. Nothing may be lost,
+         * doubled or reordered per thread.
+         */
+        @Test
+        void burstySendersRacingIdleSealsLoseDoubleAndReorderNothing() throws Exception {
+            int threads = 6;
+            int bursts = 150;
+            try (Transport receiver = open(); Transport shared = open(smallWatermarks())) {
+                List<CompletableFuture<Void>> sending = new ArrayList<>();
+                long[] sent = new long[threads];
+                for (int source = 0; source < threads; source++) {
+                    int s = source;
+                    sending.add(Background.run("bursty-" + source, () -> {
+                        Random random = new Random(s);
+                        long seq = 0;
+                        for (int b = 0; b < bursts; b++) {
+                            for (int n = 1 + random.nextInt(40); n > 0; n--) {
+                                shared.send(receiver.address(), SequencedFrames.payload(s, seq++), WAIT);
+                            }
+                            // Workload shape, not synchronisation: a pause long enough for a drain pass to find the
+                            // segment idle and seal it, short enough to land inside the next pass now and then.
+                            LockSupport.parkNanos(random.nextInt(200_000));
+                        }
+                        sent[s] = seq;
+                    }));
+                }
+                for (CompletableFuture<Void> f : sending) {
+                    f.get(WAIT.toSeconds() * 6, SECONDS);
+                }
+                long expected = 0;
+                for (long n : sent) {
+                    expected += n;
+                }
+                SequencedFrames.Checker checker = new SequencedFrames.Checker(threads, false);
+                while (checker.received() < expected) {
+                    int handled = receiver.poll(checker, 4096, WAIT);
+                    assertNull(checker.firstError(), checker::firstError);
+                    assertTrue(handled > 0, "no frame within " + WAIT + " after " + checker.received() + " of " + expected);
+                }
+                assertEquals(expected, checker.received(), "frames received");
+                for (int source = 0; source < threads; source++) {
+                    assertEquals(sent[source], checker.inOrder(source), "frames in order from thread " + source);
+                }
+                assertTrue(shared.flush(WAIT), "flush after the bursts");
+            }
         }
 
         /** A 64 KiB high watermark: 8 KiB segments, so nine of them back-pressure the destination. */
