@@ -101,7 +101,31 @@ final class Report {
         h.append(bars(new ArrayList<>(sizes), (variant, group) -> latency.stream()
                 .filter(l -> l.variant() == variant && group.endsWith(" " + bytes(l.size())))
                 .mapToDouble(l -> (group.startsWith("p50") ? l.p50() : l.p99()) / 1e3).findFirst().orElse(0), false, "us"));
+        h.append("<h2>All numbers</h2>").append(tables());
         return h.append("</body></html>\n").toString();
+    }
+
+    /** The console's tables as HTML: every measurement with its ratios, memory and CPU. */
+    private String tables() {
+        StringBuilder t = new StringBuilder("<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">"
+                + "<tr><th>variant</th><th>flow</th><th>size</th><th>msgs/s</th><th>MB/s</th><th>vs jdk</th><th>vs tcp</th>"
+                + "<th>checked</th><th>sender heap/direct</th><th>receiver heap/direct</th></tr>");
+        for (Results.Throughput r : throughput) {
+            t.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%,.0f</td><td>%,.1f</td><td>%s</td>"
+                    + "<td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", escape(r.variant().label), escape(r.workload()), bytes(r.size()),
+                    r.messagesPerSecond(), r.bytesPerSecond() / 1e6, ratio(r, Variant.JDK), ratio(r, Variant.TCP),
+                    r.verified() ? "yes" : "NO", mib(r.senderHeap()) + "/" + mib(r.senderDirect()),
+                    mib(r.receiverHeap()) + "/" + mib(r.receiverDirect())));
+        }
+        t.append("</table><p></p><table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">"
+                + "<tr><th>variant</th><th>size</th><th>p50 us</th><th>p90 us</th><th>p99 us</th><th>p99.9 us</th><th>max us</th>"
+                + "<th>CPU cores (ping + echo)</th></tr>");
+        for (Results.Latency l : latency) {
+            t.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td>"
+                    + "<td>%.1f</td><td>%.2f + %.2f</td></tr>", escape(l.variant().label), bytes(l.size()), l.p50() / 1e3,
+                    l.p90() / 1e3, l.p99() / 1e3, l.p999() / 1e3, l.max() / 1e3, l.pingerCores(), l.echoCores()));
+        }
+        return t.append("</table>").toString();
     }
 
     private interface Value {
