@@ -94,10 +94,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
                 return false;
             }
             if (length >= ASSEMBLE_THRESHOLD) {
-                assembly = ctx.alloc().compositeDirectBuffer(Integer.MAX_VALUE);
-                assembly.addComponent(true, partial);
-                assemblyLength = HEADER + (int) length;
-                assemblyRetained = partial.capacity();
+                startAssembly(ctx, partial, length, partial.capacity());
                 partial = null;
                 return continueAssembly(ctx, in);
             }
@@ -164,17 +161,22 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             return;
         }
         int rest = end - position;
-        if (rest >= HEADER && Protocol.lengthAt(in, address, position) >= ASSEMBLE_THRESHOLD) {
-            assembly = ctx.alloc().compositeDirectBuffer(Integer.MAX_VALUE);
-            assembly.addComponent(true, in.retainedSlice(position, rest));
+        long cutLength = rest >= HEADER ? Protocol.lengthAt(in, address, position) : -1;
+        if (cutLength >= ASSEMBLE_THRESHOLD) {
+            startAssembly(ctx, in.retainedSlice(position, rest), cutLength, in.capacity());
             in.skipBytes(rest);
-            assemblyLength = HEADER + (int) Protocol.lengthAt(in, address, position);
-            assemblyRetained = in.capacity();
         } else if (rest > 0) {
-            int capacity = rest >= HEADER ? HEADER + (int) in.getUnsignedInt(position) : HEADER;
-            partial = ctx.alloc().directBuffer(capacity);
+            partial = ctx.alloc().directBuffer(cutLength >= 0 ? HEADER + (int) cutLength : HEADER);
             partial.writeBytes(in, rest);
         }
+    }
+
+    /** Starts putting a large frame together from {@code first}, its first bytes (owned by the assembly now). */
+    private void startAssembly(ChannelHandlerContext ctx, ByteBuf first, long payloadLength, int retained) {
+        assembly = ctx.alloc().compositeDirectBuffer(Integer.MAX_VALUE);
+        assembly.addComponent(true, first);
+        assemblyLength = HEADER + (int) payloadLength;
+        assemblyRetained = retained;
     }
 
     private void deliver(ChannelHandlerContext ctx, InboundBatch batch) {
@@ -187,7 +189,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             view.batch(batch);
             int cursor = batch.cursor;
             for (int i = 0; i < batch.frames; i++) {
-                int length = buffer.getInt(cursor);
+                int length = (int) Protocol.lengthAt(buffer, batch.address, cursor);
                 view.frame(cursor + HEADER, length);
                 try {
                     eventLoopHandler.onFrame(view);

@@ -144,8 +144,8 @@ final class NettyTransport implements Transport {
             server.childOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_SIZE);
         } else {
             // An in-JVM channel queues its peer's writes without bound and by default hands on one of them per read:
-            // a fast sender would outrun it while our inbox still had room. Hand on all that is queued (until the inbox
-            // pauses reading), so that a full inbox stops the sender within one of its drain passes; and never
+            // a fast sender would outrun it while our inbox still had room. Hand on all that is queued, so that the
+            // inbox counts it at once and a full inbox stops the sender within one of its drain passes; and never
             // coalesce messages into a copy (the read size guess stays at 128 bytes).
             server.childOption(ChannelOption.RECVBUF_ALLOCATOR,
                     new ServerChannelRecvByteBufAllocator().respectMaybeMoreData(false).maxMessagesPerRead(Integer.MAX_VALUE));

@@ -237,9 +237,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         if (appender != null && appender.segment != null) {
             retire(appender, appender.segment); // the thread's later frames go behind this one
         }
-        if (QUEUED_BYTES.addAndGet(this, HEADER + (long) payloadLength) > highWaterMark && !backPressured) {
-            backPressured = true;
-        }
+        reserve(HEADER + (long) payloadLength);
         queue.offer(message);
         schedule();
     }
@@ -273,9 +271,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
             throw e;
         }
         appender.segment = segment;
-        if (QUEUED_BYTES.addAndGet(this, capacity) > highWaterMark && !backPressured) {
-            backPressured = true;
-        }
+        reserve(capacity);
         queue.offer(segment);
         schedule();
         return true;
@@ -304,6 +300,13 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         appender.segment = null;
         int used = Math.max(segment.position(), MIN_SEGMENT_SIZE / 2);
         appender.nextCapacity = Math.min(segmentLimit, Integer.highestOneBit(used - 1) << 2);
+    }
+
+    /** Counts {@code bytes} about to be queued; above the high watermark, back-pressure starts. */
+    private void reserve(long bytes) {
+        if (QUEUED_BYTES.addAndGet(this, bytes) > highWaterMark && !backPressured) {
+            backPressured = true;
+        }
     }
 
     /** Makes sure a drain task will run after what the caller just queued or published. */
@@ -546,8 +549,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
 
     /** Fails one frame that the listener would close the connection for; the connection stays up. */
     private void refuseTooLarge(ByteBuf payload, CompletableFuture<Void> future) {
-        FrameTooLargeException cause = new FrameTooLargeException(destination, payload.readableBytes(),
-                (int) Math.min(Integer.MAX_VALUE, peerMaxFrameLength));
+        FrameTooLargeException cause = tooLarge(payload.readableBytes());
         payload.release();
         if (future != null) {
             future.completeExceptionally(cause);
@@ -558,8 +560,11 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
 
     /** Reports a frame in a segment that the listener would close the connection for; the segment writer skips it. */
     void reportTooLarge(int length) {
-        transport.undeliverable(destination, 1, new FrameTooLargeException(destination, length,
-                (int) Math.min(Integer.MAX_VALUE, peerMaxFrameLength)));
+        transport.undeliverable(destination, 1, tooLarge(length));
+    }
+
+    private FrameTooLargeException tooLarge(int length) {
+        return new FrameTooLargeException(destination, length, (int) Math.min(Integer.MAX_VALUE, peerMaxFrameLength));
     }
 
     /** Lowers the queued count by {@code bytes} that left the queue or a segment, and ends back-pressure below the low mark. */
