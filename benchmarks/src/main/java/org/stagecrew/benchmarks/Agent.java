@@ -207,40 +207,14 @@ public final class Agent implements Task {
         List<Future<long[]>> results = new ArrayList<>();
         for (Endpoint endpoint : endpoints) {
             results.add(threads.submit(() -> {
-                // Small frames are sent as copies of one reused buffer, large ones handed over without a copy:
-                // what a user of each size would do.
-                Sender sender = size < COPY_LIMIT ? new Sender(endpoint, destination, size) : null;
-                long seq = 0;
-                long sum = 0;
-                long warmEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(warmMillis);
-                while (System.nanoTime() < warmEnd) {
-                    for (int i = 0; i < 64; i++, seq++) {
-                        if (sender != null) {
-                            sender.send(seq);
-                        } else {
-                            endpoint.send(destination, frame(size, seq));
-                        }
-                        sum += seq;
-                    }
+                try (Sender sender = new Sender(endpoint, destination, size)) {
+                    sender.sendUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(warmMillis));
+                    long measuredFrom = sender.sent();
+                    long start = System.nanoTime();
+                    sender.sendUntil(start + TimeUnit.MILLISECONDS.toNanos(runMillis));
+                    endpoint.flush();
+                    return new long[] {sender.sent() - measuredFrom, System.nanoTime() - start, sender.sent(), sender.sum()};
                 }
-                long measuredFrom = seq;
-                long start = System.nanoTime();
-                long end = start + TimeUnit.MILLISECONDS.toNanos(runMillis);
-                while (System.nanoTime() < end) {
-                    for (int i = 0; i < 64; i++, seq++) {
-                        if (sender != null) {
-                            sender.send(seq);
-                        } else {
-                            endpoint.send(destination, frame(size, seq));
-                        }
-                        sum += seq;
-                    }
-                }
-                endpoint.flush();
-                if (sender != null) {
-                    sender.close();
-                }
-                return new long[] {seq - measuredFrom, System.nanoTime() - start, seq, sum};
             }));
         }
         long measured = 0;
@@ -260,28 +234,64 @@ public final class Agent implements Task {
     /** Frames below this size are sent as copies of a reused buffer; larger ones are handed over. */
     private static final int COPY_LIMIT = 32 * 1024;
 
-    /** Sends frames of one size from one reused buffer, the sequence number in the first 8 bytes. */
+    /**
+     * Sends frames of one size carrying sequence numbers 0, 1, 2... in their first 8 bytes: a frame
+     * below {@value #COPY_LIMIT} bytes as a copy of one reused buffer, a larger one handed over
+     * without a copy, as a user of each size would send them.
+     */
     private static final class Sender implements AutoCloseable {
         private final Endpoint endpoint;
         private final String destination;
+        private final int size;
+        /** The reused buffer of copied frames, or null when frames are handed over. */
         private final ByteBuf frame;
+        private long sent;
+        private long sum;
 
         Sender(Endpoint endpoint, String destination, int size) {
             this.endpoint = endpoint;
             this.destination = destination;
-            this.frame = PooledByteBufAllocator.DEFAULT.directBuffer(size, size).writeZero(size);
+            this.size = size;
+            this.frame = size < COPY_LIMIT ? PooledByteBufAllocator.DEFAULT.directBuffer(size, size).writeZero(size) : null;
         }
 
+        /** Sends the frame with sequence number {@code seq}. */
         void send(long seq) throws Exception {
+            if (frame == null) {
+                endpoint.send(destination, frame(size, seq));
+                return;
+            }
             if (frame.capacity() >= Long.BYTES) {
                 frame.setLong(0, seq);
             }
             endpoint.sendCopy(destination, frame);
         }
 
+        /** Sends the next frames, 64 between looks at the clock, until {@code deadlineNanos}. */
+        void sendUntil(long deadlineNanos) throws Exception {
+            while (System.nanoTime() < deadlineNanos) {
+                for (int i = 0; i < 64; i++, sent++) {
+                    send(sent);
+                    sum += sent;
+                }
+            }
+        }
+
+        /** Frames sent by {@link #sendUntil}. */
+        long sent() {
+            return sent;
+        }
+
+        /** Sum of the sequence numbers sent by {@link #sendUntil}: the receiver's checksum. */
+        long sum() {
+            return sum;
+        }
+
         @Override
         public void close() {
-            frame.release();
+            if (frame != null) {
+                frame.release();
+            }
         }
     }
 
@@ -371,21 +381,21 @@ public final class Agent implements Task {
         }
         long[] replies = new long[1];
         Endpoint.Sink sink = payload -> replies[0]++;
-        Sender sender = new Sender(endpoint, destination, size);
-        for (int i = 0; i < warmup + count; i++) {
-            long start = System.nanoTime();
-            sender.send(i);
-            long want = replies[0] + 1;
-            while (replies[0] < want) {
-                if (endpoint.poll(sink, 1, TimeUnit.SECONDS.toNanos(10)) == 0) {
-                    throw new IllegalStateException("no reply to ping " + i + " within 10 s");
+        try (Sender sender = new Sender(endpoint, destination, size)) {
+            for (int i = 0; i < warmup + count; i++) {
+                long start = System.nanoTime();
+                sender.send(i);
+                long want = replies[0] + 1;
+                while (replies[0] < want) {
+                    if (endpoint.poll(sink, 1, TimeUnit.SECONDS.toNanos(10)) == 0) {
+                        throw new IllegalStateException("no reply to ping " + i + " within 10 s");
+                    }
+                }
+                if (i >= warmup) {
+                    histogram.recordValue(Math.min(System.nanoTime() - start, histogram.getHighestTrackableValue()));
                 }
             }
-            if (i >= warmup) {
-                histogram.recordValue(Math.min(System.nanoTime() - start, histogram.getHighestTrackableValue()));
-            }
         }
-        sender.close();
         return percentiles(histogram);
     }
 

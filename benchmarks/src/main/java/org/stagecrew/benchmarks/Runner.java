@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.Callable;
 import org.stagecrew.concurrency.Concurrency;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.IoMode;
@@ -78,12 +79,18 @@ final class Runner implements AutoCloseable {
     /** Measures {@code repeat} times and keeps the run with the median rate. */
     private void throughput(Variant variant, Concurrency sender, Concurrency receiver, String target, int senders, int size)
             throws Exception {
-        List<Results.Throughput> runs = new ArrayList<>();
+        throughput.add(median(Comparator.comparingDouble(Results.Throughput::messagesPerSecond),
+                () -> throughputOnce(variant, sender, receiver, target, senders, size)));
+    }
+
+    /** Runs a measurement {@code repeat} times and returns the median run by {@code order}. */
+    private <T> T median(Comparator<T> order, Callable<T> measurement) throws Exception {
+        List<T> runs = new ArrayList<>();
         for (int i = 0; i < settings.repeat(); i++) {
-            runs.add(throughputOnce(variant, sender, receiver, target, senders, size));
+            runs.add(measurement.call());
         }
-        runs.sort(Comparator.comparingDouble(Results.Throughput::messagesPerSecond));
-        throughput.add(runs.get(runs.size() / 2));
+        runs.sort(order);
+        return runs.get(runs.size() / 2);
     }
 
     private Results.Throughput throughputOnce(Variant variant, Concurrency sender, Concurrency receiver, String target, int senders,
@@ -115,12 +122,7 @@ final class Runner implements AutoCloseable {
 
     /** Measures {@code repeat} times and keeps the run with the median p50. */
     private void ping(Variant variant, Concurrency pinger, Concurrency echo, String target, int size) throws Exception {
-        List<Results.Latency> runs = new ArrayList<>();
-        for (int i = 0; i < settings.repeat(); i++) {
-            runs.add(pingOnce(variant, pinger, echo, target, size));
-        }
-        runs.sort(Comparator.comparingLong(Results.Latency::p50));
-        latency.add(runs.get(runs.size() / 2));
+        latency.add(median(Comparator.comparingLong(Results.Latency::p50), () -> pingOnce(variant, pinger, echo, target, size)));
     }
 
     private Results.Latency pingOnce(Variant variant, Concurrency pinger, Concurrency echo, String target, int size) throws Exception {

@@ -34,14 +34,16 @@ final class StagecrewEndpoint implements Endpoint {
     }
 
     static Endpoint open(Path socketDirectory, IoMode mode) {
-        return new StagecrewEndpoint(TransportConfig.builder().socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-"),
-                false);
+        return new StagecrewEndpoint(config(socketDirectory, mode), false);
+    }
+
+    private static TransportConfig.Builder config(Path socketDirectory, IoMode mode) {
+        return TransportConfig.builder().socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-");
     }
 
     /** The low-latency configuration: a busy-polling event loop that hands frames to the sink itself. */
     static Endpoint openBusyPoll(Path socketDirectory, IoMode mode) {
-        return new StagecrewEndpoint(TransportConfig.builder().socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-")
-                .busyPoll(true), true);
+        return new StagecrewEndpoint(config(socketDirectory, mode).busyPoll(true), true);
     }
 
     @Override
