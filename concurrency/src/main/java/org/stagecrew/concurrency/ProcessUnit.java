@@ -111,8 +111,12 @@ final class ProcessUnit implements Concurrency {
         }
         command.add(ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        if (Runtime.version().feature() >= 22 && spec.jvmOptions.stream().noneMatch(o -> o.startsWith("--enable-native-access"))) {
+            // The child loads Netty's epoll/io_uring libraries: without this, Java 22+ warns (and later refuses).
+            command.add("--enable-native-access=ALL-UNNAMED");
+        }
         command.addAll(spec.jvmOptions);
-        for (String inherited : List.of("io.netty.leakDetection.level", "io.netty.leakDetection.targetRecords")) {
+        for (String inherited : List.of("io.netty.leakDetection.level", "io.netty.leakDetection.targetRecords", "io.netty.noUnsafe")) {
             String value = System.getProperty(inherited);
             if (value != null && !spec.systemProperties.containsKey(inherited)) {
                 command.add("-D" + inherited + "=" + value);

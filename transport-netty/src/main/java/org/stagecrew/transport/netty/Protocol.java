@@ -64,9 +64,21 @@ final class Protocol {
 
     static final int LENGTH_FIELD_LENGTH = 4;
 
-    /** The memory address of a buffer's index 0, or 0 if it has none; for {@link #lengthAt}. */
+    /**
+     * Whether {@link #lengthAt} may read memory by address. Netty reads raw memory through
+     * {@code sun.misc.Unsafe} only; where Unsafe is off (Netty turns it off on Java 25 and later, and
+     * {@code -Dio.netty.noUnsafe=true} does anywhere) a buffer may still report a memory address,
+     * but {@code PlatformDependent.getInt(long)} has nothing to read it with.
+     */
+    private static final boolean READ_BY_ADDRESS = PlatformDependent.hasUnsafe();
+
+    /**
+     * The memory address of a buffer's index 0 for {@link #lengthAt}, or 0 where it has none or
+     * memory cannot be read by address on this JVM; 0 makes {@link #lengthAt} use the buffer's own
+     * accessors.
+     */
     static long addressOf(ByteBuf buffer) {
-        return buffer.hasMemoryAddress() ? buffer.memoryAddress() : 0;
+        return READ_BY_ADDRESS && buffer.hasMemoryAddress() ? buffer.memoryAddress() : 0;
     }
 
     /**
