@@ -43,6 +43,7 @@ public final class DomainSockets {
      * @throws TransportException if the mode is not available here, with the reason
      */
     public static DomainSockets of(IoMode mode) {
+        NettyVersions.warnOnceIfMixed();
         return new DomainSockets(IoBackend.forMode(Objects.requireNonNull(mode, "mode")));
     }
 

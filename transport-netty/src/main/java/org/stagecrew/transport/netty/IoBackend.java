@@ -299,9 +299,27 @@ enum IoBackend {
         Throwable cause = unavailabilityCause();
         if (cause != null) {
             throw new TransportException("IoMode." + mode + " is not available on " + System.getProperty("os.name")
-                    + "/" + System.getProperty("os.arch") + ": " + describe(cause) + "; use IoMode.AUTO or IoMode.NIO", cause);
+                    + "/" + System.getProperty("os.arch") + ": " + describe(cause) + missingLibraryHint(cause)
+                    + "; use IoMode.AUTO or IoMode.NIO", cause);
         }
         return this;
+    }
+
+    /** Names the artifact to add when the cause is a native library that is not on the class path. */
+    private String missingLibraryHint(Throwable cause) {
+        String artifact = this == EPOLL ? "netty-transport-native-epoll" : this == IO_URING ? "netty-transport-native-io_uring"
+                : this == KQUEUE ? "netty-transport-native-kqueue" : null;
+        boolean linkError = false;
+        for (Throwable t = cause; t != null && !linkError; t = t.getCause()) {
+            linkError = t instanceof UnsatisfiedLinkError;
+        }
+        if (artifact == null || !linkError) {
+            return "";
+        }
+        String classifier = (this == KQUEUE ? "osx-" : "linux-")
+                + (System.getProperty("os.arch").matches("aarch64|arm64") ? "aarch_64" : "x86_64");
+        return "; if its native library is missing, add io.netty:" + artifact + " with classifier " + classifier
+                + " to the class path";
     }
 
     static String describe(Throwable cause) {

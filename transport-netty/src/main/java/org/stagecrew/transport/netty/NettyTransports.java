@@ -19,6 +19,7 @@ public final class NettyTransports {
      *     I/O mode is unavailable
      */
     public static Transport open(TransportConfig config) {
+        NettyVersions.warnOnceIfMixed();
         return NettyTransport.open(config);
     }
 }
