@@ -3,6 +3,7 @@ package org.stagecrew.testing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.stagecrew.testing.StageExtensionTest.askPid;
@@ -10,6 +11,9 @@ import static org.stagecrew.testing.StageExtensionTest.assertContains;
 import static org.stagecrew.testing.StageExtensionTest.onlyFailure;
 import static org.stagecrew.testing.StageExtensionTest.run;
 
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -257,6 +261,27 @@ class StageTeardownTest {
 
         assertFalse(t.isOpen(), "the transport was closed");
         assertFalse(Files.exists(stage.socketDirectory(), LinkOption.NOFOLLOW_LINKS), "the directory was deleted");
+    }
+
+    @Test
+    void closeRunsEveryLaterStepWhenOneThrows() throws Exception {
+        Stage stage = Stage.builder("step-throws").open();
+        Transport t = stage.transport();
+        // A socket path so long that the adopted daemon's control address (path + ".ctl") exceeds sun_path.
+        int room = org.stagecrew.transport.Address.MAX_PATH_BYTES - stage.socketDirectory().toString().length() - 3;
+        Path longest = stage.socketDirectory().resolve("d".repeat(room));
+        try (ServerSocketChannel squatter = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            squatter.bind(UnixDomainSocketAddress.of(longest));
+            stage.adopt(org.stagecrew.transport.Address.of(longest));
+
+            AssertionError failure = assertThrows(AssertionError.class, stage::close);
+
+            assertContains(failure.getMessage(), "stage step-throws", "adopted daemon", "socket file left behind: " + longest);
+        }
+        assertFalse(t.isOpen(), "the transport was closed after the adopted daemon's step failed");
+        assertFalse(Files.exists(stage.socketDirectory(), LinkOption.NOFOLLOW_LINKS), "the directory was deleted all the same");
+        assertFalse(stage.isOpen());
+        stage.close(); // a closed stage returns at once
     }
 
     // ---- item 13: the stage waits for the daemons it stopped to exit ----
