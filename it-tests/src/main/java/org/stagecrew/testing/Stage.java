@@ -71,13 +71,15 @@ import org.stagecrew.transport.TransportConfig;
  * </ol>
  *
  * <h2>Frames in flight at close</h2>
- * Units are stopped while the stage's transports are still open, so a unit's last frames to them
- * (written before its task ended: a unit flushes for up to 2 s before closing its transport) are
- * received; but nobody takes them any more, and closing the stage's transports releases every frame
- * received and not yet taken, without delivering or reporting it. Sends from the stage's transports
- * that are not yet written when they close fail with {@code TransportClosedException} through their
- * futures; frames on their way to a unit that is killed are lost with it. A test that counts its
- * frames must therefore receive (or {@link Transport#flush flush}) them before it returns.
+ * Units are stopped first, while the stage's transports are still open: what a unit's task sent
+ * before it ended is flushed by the unit before it closes its own transport, and arrives in the
+ * stage's transports. Nobody takes frames from them any more, though: closing the stage's
+ * transports releases every frame received and not yet taken, without delivering or reporting it.
+ * Sends from the stage's transports that are not yet written when they close fail with
+ * {@code TransportClosedException} through their futures. Frames a unit had received but its task
+ * had not taken are released when its transport closes, and a unit that has to be killed loses
+ * whatever it held, as under {@code kill -9}. A test that accounts for every frame therefore
+ * receives them, and {@linkplain Transport#flush flushes} its own sends, before it returns.
  *
  * <p>Each process and daemon unit built by the stage carries {@code -D}{@value #STAGE_PROPERTY}
  * {@code =<stage id>} on its command line: that is how the stage tells its processes from those of
