@@ -147,6 +147,35 @@ class StageTeardownTest {
     }
 
     @StagecrewTest
+    @Execution(ExecutionMode.CONCURRENT)
+    static class StartsAProcessWithoutAStageBesideAnotherTest {
+        static volatile Stage first;
+
+        @Test
+        void startsAProcessOfItsOwn(Stage stage) throws Exception {
+            first = stage;
+            await("the other test's stage is open", () -> otherStage != null);
+            pid = new ProcessBuilder("sleep", "300").start().pid();
+        }
+
+        @Test
+        void keepsItsStageOpenMeanwhile(Stage stage) {
+            otherStage = stage;
+            await("the other test's stage has closed", () -> first != null && !Files.exists(first.socketDirectory(), LinkOption.NOFOLLOW_LINKS));
+        }
+    }
+
+    @Test
+    void aProcessNoStageStartedIsLeftToHygieneWhenAnotherStageWasOpen() {
+        StartsAProcessWithoutAStageBesideAnotherTest.first = null;
+        assertPassed(runInParallel(StartsAProcessWithoutAStageBesideAnotherTest.class), 2);
+
+        assertTrue(isAlive(pid), "it may be another running test's, so no stage killed it");
+        assertTrue(Hygiene.problems().stream().anyMatch(p -> p.contains("child process of this JVM still alive: pid " + pid)),
+                () -> "Hygiene reports it: " + Hygiene.problems());
+    }
+
+    @StagecrewTest
     @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
     static class ClassStageNextToTestStages {
         static Stage classStage;
