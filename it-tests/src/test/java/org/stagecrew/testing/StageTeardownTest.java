@@ -44,7 +44,7 @@ import org.stagecrew.transport.Transport;
 /**
  * What {@link Stage#close()} does when stages overlap, units misbehave and adopted daemons are
  * unusual, tested with the engine test kit: each scenario is a static nested class (which Surefire
- * skips) run in a fresh engine run.
+ * skips; {@link TestKitOnly} skips it when run any other way) run in a fresh engine run.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class StageTeardownTest {
@@ -77,6 +77,7 @@ class StageTeardownTest {
 
     static Events runInParallel(Class<?> testClass) {
         return EngineTestKit.engine("junit-jupiter").selectors(selectClass(testClass))
+                .configurationParameter(StageExtensionTest.TEST_KIT_PARAMETER, "true")
                 .configurationParameter("junit.jupiter.execution.parallel.enabled", "true")
                 .configurationParameter("junit.jupiter.execution.parallel.mode.default", "concurrent")
                 .configurationParameter("junit.jupiter.execution.parallel.config.strategy", "fixed")
@@ -114,6 +115,7 @@ class StageTeardownTest {
 
     // ---- item 10: a stage leaves the processes of other stages alone ----
 
+    @TestKitOnly
     @StagecrewTest
     @Execution(ExecutionMode.CONCURRENT)
     static class TwoTestsRunAtOnce {
@@ -146,6 +148,7 @@ class StageTeardownTest {
         assertFalse(isAlive(pid), "the survivor was stopped by its own stage");
     }
 
+    @TestKitOnly
     @StagecrewTest
     @Execution(ExecutionMode.CONCURRENT)
     static class StartsAProcessWithoutAStageBesideAnotherTest {
@@ -175,6 +178,7 @@ class StageTeardownTest {
                 () -> "Hygiene reports it: " + Hygiene.problems());
     }
 
+    @TestKitOnly
     @StagecrewTest
     @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
     static class ClassStageNextToTestStages {
@@ -228,6 +232,7 @@ class StageTeardownTest {
         }
     }
 
+    @TestKitOnly
     @StagecrewTest(stopTimeoutMillis = 300)
     static class HasAThreadUnitThatIgnoresStop {
         @Test
@@ -256,6 +261,7 @@ class StageTeardownTest {
 
     // ---- item 12: an adopted abstract-namespace daemon ----
 
+    @TestKitOnly
     @StagecrewTest
     static class AdoptsADaemonAtAnAbstractAddress {
         @Test
@@ -315,6 +321,7 @@ class StageTeardownTest {
 
     // ---- item 13: the stage waits for the daemons it stopped to exit ----
 
+    @TestKitOnly
     @StagecrewTest
     static class AdoptsADaemonThatIsSlowToExit {
         @Test
