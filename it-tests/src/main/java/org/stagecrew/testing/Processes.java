@@ -114,16 +114,18 @@ final class Processes {
         return inodes;
     }
 
-    /**
-     * The live descendants of this JVM whose command line contains {@code marker}, with their own
-     * descendants.
-     */
+    /** The live descendants of this JVM whose command line contains {@code marker}. */
     static List<ProcessHandle> marked(String marker) {
+        return ProcessHandle.current().descendants().filter(p -> p.isAlive() && commandLine(p).contains(marker)).toList();
+    }
+
+    /** {@link #marked(String)} and their live descendants. */
+    static List<ProcessHandle> markedWithDescendants(String marker) {
         Map<Long, ProcessHandle> found = new LinkedHashMap<>();
-        ProcessHandle.current().descendants().filter(p -> p.isAlive() && commandLine(p).contains(marker)).forEach(p -> {
+        for (ProcessHandle p : marked(marker)) {
             found.putIfAbsent(p.pid(), p);
             p.descendants().filter(ProcessHandle::isAlive).forEach(d -> found.putIfAbsent(d.pid(), d));
-        });
+        }
         return List.copyOf(found.values());
     }
 

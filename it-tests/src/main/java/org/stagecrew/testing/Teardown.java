@@ -150,7 +150,7 @@ final class Teardown {
     void leftoverProcesses(String marker, Set<Long> descendantsBefore, boolean alone, Path socketDirectory) {
         Map<Long, String> found = new LinkedHashMap<>();
         List<ProcessHandle> victims = new ArrayList<>();
-        for (ProcessHandle p : Processes.marked(marker)) {
+        for (ProcessHandle p : Processes.markedWithDescendants(marker)) {
             if (found.putIfAbsent(p.pid(), "child process still alive after the test: " + Processes.describe(p)) == null) {
                 victims.add(p);
             }
