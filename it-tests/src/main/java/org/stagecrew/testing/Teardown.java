@@ -20,7 +20,8 @@ import org.stagecrew.transport.TransportConfig;
 /**
  * The steps of one {@link Stage#close()}, and what they found: problems (which fail the close) and
  * notes (which are only printed). Each step runs even when an earlier one threw; what a step threw
- * is a problem, and is attached to the failure as a suppressed exception. Used by one thread.
+ * is a problem, and is attached to the failure as a suppressed exception. Used by the closing
+ * thread; the threads that stop units concurrently only add to its synchronized lists.
  */
 final class Teardown {
     /** Beyond the graceful timeout: what a forced stop (SIGKILL and reaping) may take. */
