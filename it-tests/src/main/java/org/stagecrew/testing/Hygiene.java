@@ -19,16 +19,35 @@ public final class Hygiene {
     private static final Set<Long> DESCENDANTS_AT_START = Processes.descendants();
     private static final List<Stage> OPENED = new CopyOnWriteArrayList<>();
     private static final Set<Stage> CLOSED = ConcurrentHashMap.newKeySet();
+    /** Stages open now. */
+    private static final Set<Stage> OPEN = ConcurrentHashMap.newKeySet();
+    /** Stages that were open at the same time as another stage at some point of their life. */
+    private static final Set<Stage> SHARED = ConcurrentHashMap.newKeySet();
 
     private Hygiene() {
     }
 
-    static void opened(Stage stage) {
+    static synchronized void opened(Stage stage) {
         OPENED.add(stage);
+        if (!OPEN.isEmpty()) {
+            SHARED.addAll(OPEN);
+            SHARED.add(stage);
+        }
+        OPEN.add(stage);
     }
 
-    static void closed(Stage stage) {
+    static synchronized void closed(Stage stage) {
+        OPEN.remove(stage);
         CLOSED.add(stage);
+    }
+
+    /**
+     * Whether no other stage was open at any time while {@code stage} was: then every child process
+     * this JVM started meanwhile was started during its test (or by a test running beside it without
+     * a stage).
+     */
+    static synchronized boolean wasAlone(Stage stage) {
+        return !SHARED.contains(stage);
     }
 
     /** The number of stages opened in this JVM so far. */

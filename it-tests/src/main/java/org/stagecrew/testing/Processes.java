@@ -7,20 +7,26 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import org.stagecrew.transport.Address;
 
 /**
- * Finds the processes a test left behind: children of this JVM that were not there before, and (on
- * Linux, through {@code /proc}) any process of ours that holds a socket bound in a given directory,
- * such as a daemon whose starter has exited and which is no longer our descendant.
+ * Finds the processes a test left behind: descendants of this JVM that carry a stage's marker in
+ * their command line (or descend from one that does), children that were not there before, and (on
+ * Linux, through {@code /proc}) any process of ours that holds a socket bound in a given directory
+ * or to a given address, such as a daemon whose starter has exited and which is no longer our
+ * descendant.
  */
 final class Processes {
     private static final long SELF = ProcessHandle.current().pid();
@@ -46,23 +52,32 @@ final class Processes {
      * Empty where {@code /proc} does not exist; processes of other users are not visible.
      */
     static List<ProcessHandle> socketHolders(Path dir) {
-        Path netUnix = Path.of("/proc/net/unix");
-        if (!Files.isReadable(netUnix)) {
-            return List.of();
-        }
         String prefix = dir.toAbsolutePath().normalize() + "/";
-        Set<String> inodes = new HashSet<>();
-        try {
-            for (String line : Files.readAllLines(netUnix, StandardCharsets.UTF_8)) {
-                String[] fields = line.trim().split("\\s+", 8);
-                if (fields.length == 8 && fields[7].startsWith(prefix)) {
-                    inodes.add("socket:[" + fields[6] + "]");
-                }
-            }
-        } catch (IOException e) {
-            return List.of();
-        }
-        if (inodes.isEmpty()) {
+        return holders(path -> path.startsWith(prefix));
+    }
+
+    /**
+     * Processes other than this JVM that hold a Unix socket bound to {@code address}: its path, or
+     * {@code @name} for an abstract name, as {@code /proc/net/unix} shows it. Empty where {@code
+     * /proc} does not exist.
+     */
+    static List<ProcessHandle> socketHolders(Address address) {
+        String shown = address.toString();
+        return holders(shown::equals);
+    }
+
+    /**
+     * Whether some socket, of any process, is bound to {@code address}; {@code true} where {@code
+     * /proc/net/unix} cannot tell.
+     */
+    static boolean mayBeBound(Address address) {
+        Set<String> inodes = boundInodes(address.toString()::equals);
+        return inodes == null || !inodes.isEmpty();
+    }
+
+    private static List<ProcessHandle> holders(Predicate<String> boundPath) {
+        Set<String> inodes = boundInodes(boundPath);
+        if (inodes == null || inodes.isEmpty()) {
             return List.of();
         }
         List<ProcessHandle> holders = new ArrayList<>();
@@ -77,6 +92,87 @@ final class Processes {
             // /proc vanished under us; report what was found
         }
         return holders;
+    }
+
+    /** The inodes ({@code socket:[n]}) of the sockets bound to a matching path; {@code null} without {@code /proc/net/unix}. */
+    private static Set<String> boundInodes(Predicate<String> boundPath) {
+        Path netUnix = Path.of("/proc/net/unix");
+        if (!Files.isReadable(netUnix)) {
+            return null;
+        }
+        Set<String> inodes = new HashSet<>();
+        try {
+            for (String line : Files.readAllLines(netUnix, StandardCharsets.UTF_8)) {
+                String[] fields = line.trim().split("\\s+", 8);
+                if (fields.length == 8 && boundPath.test(fields[7])) {
+                    inodes.add("socket:[" + fields[6] + "]");
+                }
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return inodes;
+    }
+
+    /** The live descendants of this JVM whose command line contains {@code marker}. */
+    static List<ProcessHandle> marked(String marker) {
+        return ProcessHandle.current().descendants().filter(p -> p.isAlive() && commandLine(p).contains(marker)).toList();
+    }
+
+    /** {@link #marked(String)} and their live descendants. */
+    static List<ProcessHandle> markedWithDescendants(String marker) {
+        Map<Long, ProcessHandle> found = new LinkedHashMap<>();
+        for (ProcessHandle p : marked(marker)) {
+            found.putIfAbsent(p.pid(), p);
+            p.descendants().filter(ProcessHandle::isAlive).forEach(d -> found.putIfAbsent(d.pid(), d));
+        }
+        return List.copyOf(found.values());
+    }
+
+    /** Whether {@code process} or one of its ancestors below this JVM has {@code marker} in its command line. */
+    static boolean isMarked(ProcessHandle process, String marker) {
+        for (Optional<ProcessHandle> p = Optional.of(process); p.isPresent() && p.get().pid() != SELF; p = p.get().parent()) {
+            if (commandLine(p.get()).contains(marker)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The whole command line, arguments separated by spaces: from {@code /proc/<pid>/cmdline} where
+     * it exists (never truncated), else from {@link ProcessHandle.Info}; empty if unknown.
+     */
+    static String commandLine(ProcessHandle process) {
+        Path cmdline = Path.of("/proc", Long.toString(process.pid()), "cmdline");
+        try {
+            return new String(Files.readAllBytes(cmdline), StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException | SecurityException e) {
+            return process.info().commandLine().orElse("");
+        }
+    }
+
+    /**
+     * Waits until {@code deadline} ({@link System#nanoTime()}) for each process to end; returns those
+     * still alive then.
+     */
+    static List<ProcessHandle> awaitExit(Collection<ProcessHandle> processes, long deadline) {
+        List<ProcessHandle> alive = new ArrayList<>();
+        for (ProcessHandle p : processes) {
+            try {
+                p.onExit().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                if (p.isAlive()) {
+                    alive.add(p);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (p.isAlive()) {
+                    alive.add(p);
+                }
+            }
+        }
+        return alive;
     }
 
     private static boolean holdsAny(Path fds, Set<String> inodes) {

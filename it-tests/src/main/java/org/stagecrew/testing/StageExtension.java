@@ -26,6 +26,10 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * per-class test instance is shared by the class and closed after it. The stage also lives in
  * JUnit's {@code Store}, which closes it should the callbacks not run.
  *
+ * <p>Tests may run in parallel (JUnit's {@code junit.jupiter.execution.parallel.enabled}), and a
+ * class-level stage may live beside per-test ones: closing a stage stops and checks only what that
+ * stage started (see {@link Stage}).
+ *
  * <p>When a test or lifecycle method throws, the tails of its stage's logs are added to the
  * exception as a suppressed {@link UnitLogs}, printed to standard error and published as a report
  * entry {@code stagecrew.logs}.

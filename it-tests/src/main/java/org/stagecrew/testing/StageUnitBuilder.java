@@ -13,20 +13,24 @@ import org.stagecrew.transport.TransportConfig;
  * stage stops and checks it at the end of the test. Pre-filled: the stage's
  * {@linkplain Stage#config() transport configuration}, the stage's {@linkplain Stage#transport()
  * transport} as parent (opened by {@link #build()} if needed, unless a parent was set), logs in
- * {@link Stage#logDirectory()}, and {@code -Dio.netty.leakDetection.level=paranoid} for a child JVM.
- * Not thread-safe.
+ * {@link Stage#logDirectory()}, and, for a child JVM, {@code -Dio.netty.leakDetection.level=paranoid}
+ * and {@code -D}{@value Stage#STAGE_PROPERTY}{@code =<stage id>}, by which the stage recognises its
+ * processes. A thread unit's thread is a daemon thread. Not thread-safe.
  */
 public final class StageUnitBuilder {
     private final Stage stage;
     private final UnitBuilder unit;
     private TransportConfig config;
+    private final boolean thread;
     private boolean parentSet;
 
-    StageUnitBuilder(Stage stage, UnitBuilder unit) {
+    StageUnitBuilder(Stage stage, UnitBuilder unit, boolean thread) {
         this.stage = stage;
         this.unit = unit;
+        this.thread = thread;
         this.config = stage.config();
-        unit.logDirectory(stage.logDirectory()).systemProperty("io.netty.leakDetection.level", "paranoid");
+        unit.logDirectory(stage.logDirectory()).systemProperty("io.netty.leakDetection.level", "paranoid")
+                .systemProperty(Stage.STAGE_PROPERTY, stage.id());
     }
 
     /** See {@link UnitBuilder#name(String)}. */
@@ -78,8 +82,16 @@ public final class StageUnitBuilder {
         return this;
     }
 
-    /** See {@link UnitBuilder#systemProperty(String, String)}; overrides the stage's leak detection level too. */
+    /**
+     * See {@link UnitBuilder#systemProperty(String, String)}; overrides the stage's leak detection
+     * level too.
+     *
+     * @throws IllegalArgumentException for {@value Stage#STAGE_PROPERTY}, which the stage sets
+     */
     public StageUnitBuilder systemProperty(String key, String value) {
+        if (Stage.STAGE_PROPERTY.equals(key)) {
+            throw new IllegalArgumentException(key + " is set by the stage, to recognise its processes; choose another property");
+        }
         unit.systemProperty(key, value);
         return this;
     }
@@ -101,6 +113,9 @@ public final class StageUnitBuilder {
             unit.parent(stage.transport().address());
         }
         Concurrency built = unit.transportConfig(config).build();
+        if (thread) {
+            built = new StageThreadUnit(built);
+        }
         stage.track(built);
         return built;
     }

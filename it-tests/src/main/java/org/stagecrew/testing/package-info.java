@@ -17,7 +17,12 @@
  * left behind.
  *
  * <p><b>Threading.</b> A {@code Stage} is thread-safe: tasks and helper threads of a test may start
- * units and open transports concurrently. Tests that use stages should not run in parallel inside
- * one JVM: a stage counts every new child process of the JVM as its own.
+ * units and open transports concurrently. Tests with stages may run in parallel (JUnit's parallel
+ * execution) and a class-level stage may live beside per-test ones: each stage stops and checks only
+ * the processes it started (recognised by the {@value org.stagecrew.testing.Stage#STAGE_PROPERTY}
+ * property on their command lines) and those holding sockets in its own directory. A child process
+ * that a test started without a stage is claimed by a stage only when no other stage was open
+ * during its life; otherwise {@link org.stagecrew.testing.Hygiene} reports it at the end of the
+ * suite.
  */
 package org.stagecrew.testing;

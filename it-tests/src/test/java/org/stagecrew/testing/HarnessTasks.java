@@ -65,6 +65,26 @@ public final class HarnessTasks {
         }
     }
 
+    /**
+     * An {@link EchoTask} that, once asked to stop, closes its transport (unlinking its socket file)
+     * and then takes {@link #LINGER} to exit, as a JVM with slow shutdown hooks does.
+     */
+    public static final class LingeringEchoTask implements Task {
+        /** How long it takes to exit after its socket file is gone. */
+        public static final Duration LINGER = Duration.ofSeconds(3);
+
+        @Override
+        public void run(TaskContext ctx) throws Exception {
+            new EchoTask().run(ctx);
+            ctx.transport().close();
+            long deadline = System.nanoTime() + LINGER.toNanos();
+            while (System.nanoTime() - deadline < 0) {
+                Thread.interrupted();
+                LockSupport.parkNanos(deadline - System.nanoTime()); // the slow exit under test, not synchronisation
+            }
+        }
+    }
+
     /** Logs {@link #LINE}, tells its parent, and waits to be stopped. */
     public static final class LoggingTask implements Task {
         /** The line this task logs. */

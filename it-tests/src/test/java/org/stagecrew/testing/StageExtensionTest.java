@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Event;
@@ -29,8 +30,9 @@ import org.stagecrew.transport.Transport;
 
 /**
  * The harness tested with the JUnit Platform engine test kit: each scenario is a static nested test
- * class (not run by Surefire itself, which skips nested classes) executed in a fresh engine run,
- * whose outcome and failure are then checked.
+ * class (not run by Surefire itself, which skips nested classes, and skipped by its
+ * {@link TestKitOnly} condition when run any other way) executed in a fresh engine run, whose
+ * outcome and failure are then checked.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class StageExtensionTest {
@@ -47,8 +49,16 @@ class StageExtensionTest {
         pid = -1;
     }
 
+    /** The configuration parameter that enables the {@link TestKitOnly} scenario classes: {@value}. */
+    static final String TEST_KIT_PARAMETER = "stagecrew.testing.testKit";
+
+    static boolean launchedByTheTestKit(ExtensionContext context) {
+        return context.getConfigurationParameter(TEST_KIT_PARAMETER).isPresent();
+    }
+
     static Events run(Class<?> testClass) {
-        return EngineTestKit.engine("junit-jupiter").selectors(selectClass(testClass)).execute().testEvents();
+        return EngineTestKit.engine("junit-jupiter").selectors(selectClass(testClass))
+                .configurationParameter(TEST_KIT_PARAMETER, "true").execute().testEvents();
     }
 
     static Throwable onlyFailure(Events events) {
@@ -73,6 +83,7 @@ class StageExtensionTest {
 
     // ---- scenarios ----
 
+    @TestKitOnly
     @StagecrewTest
     static class TwoProcessEcho {
         @Test
@@ -92,6 +103,12 @@ class StageExtensionTest {
     }
 
     @Test
+    void aScenarioClassRunWithoutTheTestKitParameterIsSkipped() {
+        EngineTestKit.engine("junit-jupiter").selectors(selectClass(TwoProcessEcho.class)).execute().allEvents()
+                .assertStatistics(stats -> stats.skipped(1).started(1)); // the engine started, the class skipped
+    }
+
+    @Test
     void aCleanTwoProcessTestPassesAndItsDirectoryAndChildAreGoneAfterwards() {
         run(TwoProcessEcho.class).assertStatistics(stats -> stats.started(1).succeeded(1).failed(0));
 
@@ -100,6 +117,7 @@ class StageExtensionTest {
         assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the echo unit was stopped");
     }
 
+    @TestKitOnly
     @StagecrewTest
     static class SharesOneStage {
         Stage before;
@@ -131,6 +149,7 @@ class StageExtensionTest {
         run(SharesOneStage.class).assertStatistics(stats -> stats.started(1).succeeded(1));
     }
 
+    @TestKitOnly
     @StagecrewTest
     static class LeavesASocketFile {
         @Test
@@ -150,6 +169,7 @@ class StageExtensionTest {
         assertContains(failure.getMessage(), "socket file left behind", "stray.sock");
     }
 
+    @TestKitOnly
     @StagecrewTest
     static class FailsAfterTheChildLogged {
         @Test
@@ -172,6 +192,7 @@ class StageExtensionTest {
         assertTrue(Files.exists(logDirectory.resolve("chatty.log")), "logs are kept after the test");
     }
 
+    @TestKitOnly
     @StagecrewTest
     static class LeavesAChildProcess {
         @Test
@@ -189,6 +210,7 @@ class StageExtensionTest {
         assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the leftover was killed");
     }
 
+    @TestKitOnly
     @StagecrewTest
     static class LetsADaemonEscape {
         @Test
@@ -208,6 +230,7 @@ class StageExtensionTest {
         assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the daemon was killed");
     }
 
+    @TestKitOnly
     @StagecrewTest
     static class ChildReportsALeak {
         @Test
@@ -224,6 +247,7 @@ class StageExtensionTest {
         assertContains(failure.getMessage(), "Netty reported a leak in", "leaky.log", HarnessTasks.FakeLeakTask.LINE);
     }
 
+    @TestKitOnly
     @StagecrewTest(stopTimeoutMillis = 500)
     static class HasAStubbornUnit {
         @Test
