@@ -29,7 +29,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
@@ -54,7 +53,6 @@ final class NettyTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
     private static final int SOCKET_BUFFER_SIZE = 1024 * 1024;
     private static final long CLOSE_TIMEOUT_MILLIS = 5_000;
-    private static final long FLUSH_POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
     private final TransportConfig config;
     private final IoBackend backend;
@@ -309,7 +307,12 @@ final class NettyTransport implements Transport {
         ByteBuf frame = source;
         if (!owned) {
             frame = PooledByteBufAllocator.DEFAULT.directBuffer(length, length);
-            frame.writeBytes(source, index, length);
+            try {
+                frame.writeBytes(source, index, length);
+            } catch (RuntimeException e) {
+                frame.release(); // e.g. a released source: the copy is ours to release
+                throw e;
+            }
         }
         connection.enqueue(frame, length);
         return true;
@@ -347,13 +350,10 @@ final class NettyTransport implements Transport {
 
     @Override
     public boolean flush(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = System.nanoTime() + Objects.requireNonNull(timeout, "timeout").toNanos();
         for (OutboundConnection connection : connections.values()) {
-            while (!connection.isFlushed()) {
-                if (System.nanoTime() - deadline > 0) {
-                    return false;
-                }
-                LockSupport.parkNanos(FLUSH_POLL_NANOS);
+            if (!connection.awaitFlushed(deadline)) {
+                return false;
             }
         }
         return true;
@@ -493,6 +493,11 @@ final class NettyTransport implements Transport {
     /** Whether {@code destination} is a socket file in this transport's mode (not LOCAL, not abstract). */
     boolean usesFiles(Address destination) {
         return backend.mode().usesSocketFiles() && !destination.isAbstract();
+    }
+
+    /** The cached connection to {@code destination}, or null; for tests that look at one connection's state. */
+    OutboundConnection connectionTo(Address destination) {
+        return connections.get(destination);
     }
 
     void forget(OutboundConnection connection) {
