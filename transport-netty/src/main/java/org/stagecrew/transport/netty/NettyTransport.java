@@ -67,8 +67,6 @@ final class NettyTransport implements Transport {
     private final Admission admission;
     private final FrameConsumer consumer;
     private volatile boolean open = true;
-    /** The connection of the latest send, for the next send to the same Address object. */
-    private volatile OutboundConnection lastConnection;
     private Channel serverChannel;
 
     private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group) {
@@ -330,10 +328,10 @@ final class NettyTransport implements Transport {
     }
 
     private OutboundConnection connectionFor(Address destination) {
-        // Most senders talk to one destination at a time: skip the map for it.
-        OutboundConnection last = lastConnection;
-        if (last != null && last.destination() == destination && last.failure() == null) {
-            return last;
+        // Most senders talk to one destination at a time: skip the map for it. Per thread, so no shared write per send.
+        OutboundConnection recent = Appenders.recent(this, destination);
+        if (recent != null) {
+            return recent;
         }
         OutboundConnection connection = connections.get(destination);
         if (connection == null) {
@@ -344,7 +342,7 @@ final class NettyTransport implements Transport {
                 fresh.connect();
             }
         }
-        lastConnection = connection;
+        Appenders.of(connection); // the calling thread's recent connection from now on
         return connection;
     }
 

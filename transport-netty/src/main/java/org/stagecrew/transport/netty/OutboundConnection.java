@@ -41,8 +41,9 @@ import org.stagecrew.transport.TransportTimeoutException;
  * sending never have to wake the loop; the first pass that finds nothing goes idle. So a burst of
  * sends costs a few tasks, writes and flushes, whatever the number of frames.
  *
- * <p>Memory is bounded by the watermarks: the bytes queued here (whole segments, by capacity, until
- * they are written and sealed) are counted; above the high mark
+ * <p>Memory is bounded by the watermarks: the bytes queued here are counted, and a segment counts
+ * by its whole capacity until it is sealed and the last write of its slices has completed (a slice
+ * in the channel keeps the whole chunk alive); above the high mark
  * {@link #isBackPressured()} turns true and stays true until the drain brings them below the low
  * mark. The drain stops while the channel itself is above its (equal) watermark and resumes when it
  * becomes writable again, so a destination that does not read holds at most about twice the high
@@ -141,6 +142,10 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
 
     Address destination() {
         return destination;
+    }
+
+    NettyTransport transport() {
+        return transport;
     }
 
     EventLoop loop() {
