@@ -7,12 +7,14 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.internal.PlatformDependent;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import org.slf4j.Logger;
@@ -66,8 +68,9 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     /** Passes in a row that find only a producer inside a write before the drain backs off. */
     private static final int MAX_WRITING_PASSES = 64;
     private static final long WRITING_BACKOFF_MICROS = 50;
-    /** How soon a failed connection tries again to discard a segment whose producer was inside a write. */
-    private static final long STUCK_RETRY_MICROS = 1_000;
+    /** The longest pause between tries to discard a segment whose producer was inside a write. */
+    private static final long STUCK_RETRY_MAX_MILLIS = 100;
+    private static final long STUCK_GIVE_UP_SECONDS = 30;
     private static final Logger LOG = LoggerFactory.getLogger(OutboundConnection.class);
 
     private static final AtomicLongFieldUpdater<OutboundConnection> QUEUED_BYTES =
@@ -96,8 +99,8 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     private volatile int flushWaiters;
     /** Writes handed to the channel whose promise has not completed. Written by the event loop only. */
     private volatile int pendingWrites;
-    /** Whether a retry of {@link SegmentWriter#discardStuck()} is scheduled. Event loop only. */
-    private boolean stuckRetryPending;
+    /** Whether a retry of {@link SegmentWriter#discardStuck()} is scheduled. */
+    private final AtomicBoolean stuckRetryPending = new AtomicBoolean();
     private volatile TransportException failure;
 
     /** Written once on the event loop when connected; read by {@link #isFlushed()} from any thread. */
@@ -714,31 +717,36 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
 
     /**
      * Discards, a little later, the segments whose producers were inside a write when the
-     * connection failed: the event loop never waits for a producer (which may be descheduled, or
-     * stopped for good). Their frames are reported once the segments could be sealed.
+     * connection failed: the event loop never waits for a producer, which may be descheduled, or
+     * stopped for good. The retries run on Netty's global executor, since the transport may be
+     * closing and its event loop terminating; they back off to {@value #STUCK_RETRY_MAX_MILLIS} ms
+     * and end after {@value #STUCK_GIVE_UP_SECONDS} s. Frames are reported once their segment seals.
      */
     private void retryStuckLater(TransportException cause) {
-        if (stuckRetryPending) {
-            return;
+        if (stuckRetryPending.compareAndSet(false, true)) {
+            retryStuck(cause, 1, System.nanoTime() + TimeUnit.SECONDS.toNanos(STUCK_GIVE_UP_SECONDS));
         }
-        try {
-            loop.schedule(() -> {
-                stuckRetryPending = false;
-                int frames = segments.discardStuck();
-                if (frames > 0) {
-                    transport.undeliverable(destination, frames, cause);
-                }
+    }
+
+    private void retryStuck(TransportException cause, long delayMillis, long giveUpAt) {
+        GlobalEventExecutor.INSTANCE.schedule(() -> {
+            int frames = segments.discardStuck();
+            if (frames > 0) {
+                transport.undeliverable(destination, frames, cause);
+            }
+            if (!segments.hasStuck()) {
+                stuckRetryPending.set(false);
                 if (segments.hasStuck()) {
-                    retryStuckLater(cause);
+                    retryStuckLater(cause); // kept aside just now, after our look
                 }
-            }, STUCK_RETRY_MICROS, TimeUnit.MICROSECONDS);
-            stuckRetryPending = true;
-        } catch (RejectedExecutionException e) {
-            // The event loop is gone: nobody can wait for the producer. Leave its chunk to the garbage collector
-            // rather than release memory that a thread may still write into.
-            LOG.warn("a thread sending to {} stayed inside a write while {} was closing; {} segment(s) are left"
-                    + " unreleased and their frames unreported", destination, transport.address(), segments.stuckCount());
-        }
+            } else if (System.nanoTime() - giveUpAt > 0) {
+                // Releasing memory that a thread may still write into would be worse than leaving it to the collector.
+                LOG.warn("a thread sending to {} has stayed inside a write for {} s since the connection failed; {} segment(s)"
+                        + " are left unreleased and their frames unreported", destination, STUCK_GIVE_UP_SECONDS, segments.stuckCount());
+            } else {
+                retryStuck(cause, Math.min(2 * delayMillis, STUCK_RETRY_MAX_MILLIS), giveUpAt);
+            }
+        }, delayMillis, TimeUnit.MILLISECONDS);
     }
 
     /** The cause to report for a failed write: the connection's failure if known. */

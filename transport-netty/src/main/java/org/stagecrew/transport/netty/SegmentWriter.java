@@ -3,7 +3,8 @@ package org.stagecrew.transport.netty;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The consuming side of the {@link Segment}s of one {@link OutboundConnection}: the segments its
@@ -22,8 +23,12 @@ final class SegmentWriter {
 
     private final OutboundConnection connection;
     private final ArrayList<Segment> segments = new ArrayList<>();
-    /** Segments of a failed connection whose producer was inside a write when they were discarded. */
-    private final ArrayList<Segment> stuck = new ArrayList<>();
+    /**
+     * Segments of a failed connection whose producer was inside a write when they were discarded.
+     * Retried from a thread other than the event loop (which may have terminated): taking one out
+     * of the queue makes the taker its only owner for that try.
+     */
+    private final Queue<Segment> stuck = new ConcurrentLinkedQueue<>();
     /** Bytes handed to the channel so far. */
     private long written;
 
@@ -133,14 +138,21 @@ final class SegmentWriter {
         return finish(segment, end);
     }
 
-    /** Tries again to discard the segments {@link #discard} kept aside; returns the unwritten frames of those it discarded. */
+    /**
+     * Tries again, once each, to discard the segments {@link #discard} kept aside; returns the
+     * unwritten frames of those it discarded. Any thread, one at a time.
+     */
     int discardStuck() {
         int frames = 0;
-        for (Iterator<Segment> it = stuck.iterator(); it.hasNext(); ) {
-            Segment segment = it.next();
+        for (int n = stuck.size(); n > 0; n--) {
+            Segment segment = stuck.poll();
+            if (segment == null) {
+                break;
+            }
             long end = segment.sealNow();
-            if (end != Segment.BUSY) {
-                it.remove();
+            if (end == Segment.BUSY) {
+                stuck.add(segment);
+            } else {
                 frames += finish(segment, end);
             }
         }
@@ -155,6 +167,11 @@ final class SegmentWriter {
         return stuck.size();
     }
 
+    /**
+     * Releases a sealed segment. From {@link #discardStuck()} on another thread, its count of slices
+     * in flight may race with the event loop's completions: the connection has failed, so the
+     * watermark count it affects no longer matters.
+     */
     private int finish(Segment segment, long end) {
         int frames = Segment.frames(end) - segment.consumedFrames;
         segment.consumed = Segment.position(end);
