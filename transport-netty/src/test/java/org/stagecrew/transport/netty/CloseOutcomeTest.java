@@ -15,6 +15,7 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
@@ -28,6 +29,7 @@ import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.TransportTimeoutException;
 
 /**
  * What a sender's close reports for the frames it had in flight to a destination that did not read:
@@ -111,6 +113,49 @@ class CloseOutcomeTest {
         assertEquals(0, falseFailures, falseFailures + " of " + failed + " futures failed although the destination"
                 + " received their frames: a caller that retries them sends duplicates");
         assertTrue(cut <= ROUNDS, "more than one frame per close was reported cut: " + cut);
+    }
+
+    @ParameterizedTest
+    @MethodSource("socketModes")
+    void blockingSendsAreReportedUndeliverableOnlyIfTheDestinationDidNotReceiveThem(IoMode mode) throws Exception {
+        Assumptions.assumeTrue(mode.isAvailable(), () -> "IoMode." + mode + " is not available: " + mode.unavailabilityCause());
+        long sentTotal = 0;
+        long reportedTotal = 0;
+        long receivedTotal = 0;
+        ByteBuf source = PooledByteBufAllocator.DEFAULT.directBuffer(FRAME).writeZero(FRAME);
+        try {
+            for (int round = 0; round < ROUNDS; round++) {
+                AtomicLong reported = new AtomicLong();
+                try (Transport receiver = Transport.open(config(mode).inboxCapacity(16, 64 * 1024).build())) {
+                    Address to = receiver.address();
+                    int sent = 0;
+                    try (Transport sender = Transport.open(config(mode).writeBufferWaterMark(16 * 1024, 64 * 1024)
+                            .undeliverableHandler((dest, frames, cause) -> reported.addAndGet(frames)).build())) {
+                        while (true) {
+                            source.setLong(0, sent);
+                            try {
+                                sender.send(to, source, 0, FRAME, Duration.ofMillis(300));
+                            } catch (TransportTimeoutException e) {
+                                break; // stalled: the destination reads nothing
+                            }
+                            assertTrue(++sent < UNBOUNDED, "memory is not bounded");
+                        }
+                    }
+                    long expected = sent - reported.get();
+                    BitSet received = receiveAll(receiver, (int) Math.max(0, expected));
+                    sentTotal += sent;
+                    reportedTotal += reported.get();
+                    receivedTotal += received.cardinality();
+                }
+            }
+        } finally {
+            source.release();
+        }
+        System.out.printf("CloseOutcomeTest %s blocking: %d frames sent in %d rounds, %d received, %d reported undeliverable%n",
+                mode, sentTotal, ROUNDS, receivedTotal, reportedTotal);
+        assertTrue(reportedTotal > 0, "the close reported nothing: the destination was not stalled, the test proves nothing");
+        assertEquals(sentTotal, receivedTotal + reportedTotal, "sent = received + reported undeliverable must hold: "
+                + (receivedTotal + reportedTotal - sentTotal) + " frames were both received and reported");
     }
 
     /** Sends with futures until the sender is back-pressured and its socket is full. */
