@@ -139,11 +139,14 @@ public interface Transport extends AutoCloseable {
      * parks until the event loop signals that the last write finished: waiting costs no CPU, however
      * many threads wait.
      *
-     * @return whether everything was written or failed in time; {@code false} at once if called on
-     *     the event loop that still has frames to write (it cannot wait for itself)
-     * @throws TransportException if the thread is interrupted while it would wait; the cause is the
-     *     {@link InterruptedException} and the thread's interrupt status stays set. A flush with
-     *     nothing left to wait for returns {@code true} even if the thread is interrupted.
+     * <p>An interrupted thread does not wait: if it is interrupted before or while it would wait,
+     * {@code flush} returns {@code false} at once and the thread's interrupt status stays set (so a
+     * caller that must tell a timeout from an interrupt checks {@link Thread#isInterrupted()}). A
+     * flush with nothing left to wait for returns {@code true}, interrupted or not.
+     *
+     * @return whether everything was written or failed in time; {@code false} at once if the thread
+     *     is interrupted, or if called on the event loop that still has frames to write (it cannot
+     *     wait for itself)
      */
     boolean flush(Duration timeout);
 

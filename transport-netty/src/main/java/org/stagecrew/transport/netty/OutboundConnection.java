@@ -387,8 +387,8 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
      * the event loop signals a change: it never polls. Any thread; on this connection's own event loop
      * it returns false at once if it would have to wait, since that loop must do the writing.
      *
-     * @return whether everything was written or failed by the deadline
-     * @throws TransportException if the thread is interrupted while it would wait (its interrupt status stays set)
+     * @return whether everything was written or failed by the deadline; false at once if the thread
+     *     is interrupted while it would wait (its interrupt status stays set)
      */
     boolean awaitFlushed(long deadline) {
         if (isFlushed()) {
@@ -409,9 +409,8 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                 }
                 return true;
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new TransportException("flush of the frames to " + destination + " was interrupted with "
-                        + queuedBytes + " bytes queued and " + pendingWrites + " writes unfinished", e);
+                Thread.currentThread().interrupt(); // the caller sees false, and why in its interrupt status
+                return false;
             } finally {
                 flushWaiters--;
             }
