@@ -10,9 +10,13 @@ import org.stagecrew.transport.netty.NettyTransports;
  * address it knows, and receives frames, each with its sender's address, from anyone who knows its
  * own.
  *
- * <p><b>Threading.</b> Every method may be called from any thread. Frames to one destination are
- * written in the order their sends returned (per sending thread, and in the order of the calls when
- * one thread sends); they are coalesced and flushed in batches on an event loop.
+ * <p><b>Threading and order.</b> Every method may be called from any thread. Order is per sending
+ * thread: the frames that one thread sends to one destination are written, and arrive, in the order
+ * of that thread's calls, whichever send methods it mixes. Frames that different threads send to the
+ * same destination have no defined order relative to each other, even when one thread's send
+ * returned before the other's began (each thread copies into its own buffer, which the event loop
+ * drains in turn); to order frames across threads, send them from one thread. Frames are coalesced
+ * and flushed in batches on an event loop.
  *
  * <p><b>Buffers.</b> Every send takes ownership of the payload buffer it is given, whatever happens
  * (the one exception: {@link #offer} returns a status other than {@link OfferResult#ACCEPTED}, and
@@ -25,7 +29,8 @@ import org.stagecrew.transport.netty.NettyTransports;
  * <p><b>Back-pressure.</b> Each destination has a write queue bounded by the configured high
  * watermark: above it the blocking {@link #send(Address, ByteBuf, Duration)} waits, {@link #offer}
  * returns {@link OfferResult#BACK_PRESSURED} and {@link #send(Address, ByteBuf)} fails at once with
- * {@link BackPressureException}. The inbox is bounded too: when it is full the transport stops
+ * {@link BackPressureException}. The watermark counts the memory held, not only payload bytes: a
+ * small frame copied into a pooled buffer counts that whole buffer until its write completes. The inbox is bounded too: when it is full the transport stops
  * reading from its sockets, which slows the senders down instead of dropping anything.
  *
  * <p>Closing the transport fails pending sends with {@link TransportClosedException}, releases
@@ -60,8 +65,12 @@ public interface Transport extends AutoCloseable {
      * the destination's socket, or fails with a {@link TransportException} subclass: {@link
      * UnknownAddressException}, {@link ConnectionRefusedException}, {@link PeerRejectedException},
      * {@link FrameTooLargeException}, {@link BackPressureException}, {@link
-     * TransportClosedException} or {@link TransportTimeoutException}. Dependent actions attached
-     * without an executor run on the event loop and must not block.
+     * TransportClosedException} or {@link TransportTimeoutException}. A future that failed means its
+     * frame was not delivered, so a retry creates no duplicate; a frame whose bytes reached the socket
+     * completes normally even if the connection closes afterwards. If the connection ended in the
+     * middle of the frame, the {@link TransportClosedException} says how many of its bytes were
+     * written (the destination drops an incomplete frame). Dependent actions attached without an
+     * executor run on the event loop and must not block.
      *
      * @param destination where to send
      * @param payload the frame's bytes from reader to writer index; ownership passes to the transport
@@ -79,6 +88,8 @@ public interface Transport extends AutoCloseable {
      * @throws TransportTimeoutException if there was no room before the timeout
      * @throws FrameTooLargeException if the payload is longer than {@code maxFrameLength}
      * @throws TransportClosedException if the transport is closed
+     * @throws TransportException if the thread is interrupted while it waits for room; the cause is
+     *     the {@link InterruptedException} and the thread's interrupt status stays set
      */
     void send(Address destination, ByteBuf payload, Duration timeout);
 
@@ -94,6 +105,8 @@ public interface Transport extends AutoCloseable {
      * @throws TransportTimeoutException if there was no room before the timeout
      * @throws FrameTooLargeException if {@code length} is above {@code maxFrameLength}
      * @throws TransportClosedException if the transport is closed
+     * @throws TransportException if the thread is interrupted while it waits for room; the cause is
+     *     the {@link InterruptedException} and the thread's interrupt status stays set
      */
     void send(Address destination, ByteBuf source, int index, int length, Duration timeout);
 
@@ -122,9 +135,18 @@ public interface Transport extends AutoCloseable {
     /**
      * Waits up to {@code timeout} until every frame sent so far has been written to its
      * destination's socket or has failed. Call it before {@link #close()} when frames sent just
-     * before must not be failed by the close, e.g. a reply sent as a task ends.
+     * before must not be failed by the close, e.g. a reply sent as a task ends. The calling thread
+     * parks until the event loop signals that the last write finished: waiting costs no CPU, however
+     * many threads wait.
      *
-     * @return whether everything was written or failed in time
+     * <p>An interrupted thread does not wait: if it is interrupted before or while it would wait,
+     * {@code flush} returns {@code false} at once and the thread's interrupt status stays set (so a
+     * caller that must tell a timeout from an interrupt checks {@link Thread#isInterrupted()}). A
+     * flush with nothing left to wait for returns {@code true}, interrupted or not.
+     *
+     * @return whether everything was written or failed in time; {@code false} at once if the thread
+     *     is interrupted, or if called on the event loop that still has frames to write (it cannot
+     *     wait for itself)
      */
     boolean flush(Duration timeout);
 

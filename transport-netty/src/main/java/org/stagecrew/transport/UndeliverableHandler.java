@@ -6,8 +6,13 @@ package org.stagecrew.transport;
  * be written to their destination's socket. Frames sent with the future-returning
  * {@link Transport#send(Address, io.netty.buffer.ByteBuf)} fail through their future instead.
  *
- * <p>Called on a transport event loop thread: it must return quickly and must not block. The
- * payloads have already been released.
+ * <p>A frame whose bytes reached the socket is never reported here. The one frame that a
+ * connection's end cuts in two is reported in a call of its own, with a {@link
+ * TransportClosedException} that says how many of its bytes were written.
+ *
+ * <p>Called on a transport event loop thread, or, for frames failed after the event loop stopped or
+ * held up by a sending thread that was inside a send as its connection failed, on another Netty
+ * thread: it must return quickly and must not block. The payloads have already been released.
  */
 @FunctionalInterface
 public interface UndeliverableHandler {

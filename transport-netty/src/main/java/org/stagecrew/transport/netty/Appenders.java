@@ -4,10 +4,12 @@ import io.netty.util.concurrent.FastThreadLocal;
 import java.lang.ref.WeakReference;
 import java.util.Iterator;
 import java.util.WeakHashMap;
+import org.stagecrew.transport.Address;
 
 /**
- * The calling thread's appenders, one per connection it has sent small frames on. Most threads send
- * to one destination at a time, so the last one used is found without a map lookup.
+ * The calling thread's appenders, one per connection it has sent on. Most threads send to one
+ * destination at a time, so the last one used is found without a map lookup, and so is the
+ * connection itself ({@link #recent}).
  *
  * <p>Connections are held weakly, so a thread keeps no closed transport reachable; entries of
  * failed connections are also dropped as new ones are added.
@@ -33,6 +35,21 @@ final class Appenders {
         return OF_THREAD.get().appenderFor(connection);
     }
 
+    /**
+     * The calling thread's most recent connection, if it belongs to {@code transport}, goes to
+     * {@code destination} (the same object or an equal one) and has not failed; else null. Kept per
+     * thread, so that senders on different threads neither share nor overwrite it.
+     */
+    static OutboundConnection recent(NettyTransport transport, Address destination) {
+        Appenders appenders = OF_THREAD.getIfExists();
+        OutboundConnection connection = appenders == null ? null : appenders.lastConnection.get();
+        if (connection == null || connection.transport() != transport || connection.failure() != null) {
+            return null;
+        }
+        Address to = connection.destination();
+        return to == destination || to.equals(destination) ? connection : null;
+    }
+
     /** The calling thread's appender for {@code connection}, or null if it never appended there. */
     static Appender existing(OutboundConnection connection) {
         Appenders appenders = OF_THREAD.getIfExists();
@@ -54,19 +71,25 @@ final class Appenders {
                     it.remove();
                 }
             }
-            appender = new Appender();
+            appender = new Appender(connection);
             all.put(connection, appender);
         }
-        lastConnection = new WeakReference<>(connection);
+        lastConnection = appender.connection; // no allocation when a thread alternates between destinations
         last = appender;
         return appender;
     }
 
     /** One thread's current segment on one connection. Used by that thread only. */
     static final class Appender {
+        /** The connection, held weakly like the map's key. */
+        final WeakReference<OutboundConnection> connection;
         /** The segment frames are appended to, or null before the first frame and after a seal. */
         Segment segment;
         /** Capacity for the next segment, learned from how much of the previous one was used. */
         int nextCapacity;
+
+        Appender(OutboundConnection connection) {
+            this.connection = new WeakReference<>(connection);
+        }
     }
 }

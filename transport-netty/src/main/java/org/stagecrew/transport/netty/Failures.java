@@ -58,6 +58,17 @@ final class Failures {
         return new TransportException("send to " + peer + " failed: " + cause, cause);
     }
 
+    /**
+     * The failure of the one frame that a failed write cut in two: {@code written} of its {@code
+     * length} bytes (header included) reached the socket, so the destination got an incomplete frame,
+     * which it drops.
+     */
+    static TransportException cutByFailure(Address peer, TransportException cause, long written, long length) {
+        return new TransportClosedException("send to " + peer + " failed: the connection ended after " + written + " of"
+                + " this frame's " + length + " bytes (4-byte header included) were written; the destination drops the"
+                + " incomplete frame (" + cause.getMessage() + ")", cause);
+    }
+
     static TransportException bindFailed(Address address, boolean inJvm, Throwable cause) {
         if (cause instanceof TransportException) {
             return (TransportException) cause;

@@ -29,7 +29,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
@@ -54,7 +53,6 @@ final class NettyTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
     private static final int SOCKET_BUFFER_SIZE = 1024 * 1024;
     private static final long CLOSE_TIMEOUT_MILLIS = 5_000;
-    private static final long FLUSH_POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
     private final TransportConfig config;
     private final IoBackend backend;
@@ -69,8 +67,6 @@ final class NettyTransport implements Transport {
     private final Admission admission;
     private final FrameConsumer consumer;
     private volatile boolean open = true;
-    /** The connection of the latest send, for the next send to the same Address object. */
-    private volatile OutboundConnection lastConnection;
     private Channel serverChannel;
 
     private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group) {
@@ -309,7 +305,12 @@ final class NettyTransport implements Transport {
         ByteBuf frame = source;
         if (!owned) {
             frame = PooledByteBufAllocator.DEFAULT.directBuffer(length, length);
-            frame.writeBytes(source, index, length);
+            try {
+                frame.writeBytes(source, index, length);
+            } catch (RuntimeException e) {
+                frame.release(); // e.g. a released source: the copy is ours to release
+                throw e;
+            }
         }
         connection.enqueue(frame, length);
         return true;
@@ -327,10 +328,10 @@ final class NettyTransport implements Transport {
     }
 
     private OutboundConnection connectionFor(Address destination) {
-        // Most senders talk to one destination at a time: skip the map for it.
-        OutboundConnection last = lastConnection;
-        if (last != null && last.destination() == destination && last.failure() == null) {
-            return last;
+        // Most senders talk to one destination at a time: skip the map for it. Per thread, so no shared write per send.
+        OutboundConnection recent = Appenders.recent(this, destination);
+        if (recent != null) {
+            return recent;
         }
         OutboundConnection connection = connections.get(destination);
         if (connection == null) {
@@ -341,19 +342,16 @@ final class NettyTransport implements Transport {
                 fresh.connect();
             }
         }
-        lastConnection = connection;
+        Appenders.of(connection); // the calling thread's recent connection from now on
         return connection;
     }
 
     @Override
     public boolean flush(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = System.nanoTime() + Objects.requireNonNull(timeout, "timeout").toNanos();
         for (OutboundConnection connection : connections.values()) {
-            while (!connection.isFlushed()) {
-                if (System.nanoTime() - deadline > 0) {
-                    return false;
-                }
-                LockSupport.parkNanos(FLUSH_POLL_NANOS);
+            if (!connection.awaitFlushed(deadline)) {
+                return false;
             }
         }
         return true;
@@ -493,6 +491,11 @@ final class NettyTransport implements Transport {
     /** Whether {@code destination} is a socket file in this transport's mode (not LOCAL, not abstract). */
     boolean usesFiles(Address destination) {
         return backend.mode().usesSocketFiles() && !destination.isAbstract();
+    }
+
+    /** The cached connection to {@code destination}, or null; for tests that look at one connection's state. */
+    OutboundConnection connectionTo(Address destination) {
+        return connections.get(destination);
     }
 
     void forget(OutboundConnection connection) {

@@ -6,18 +6,19 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.internal.PlatformDependent;
-import java.util.ArrayList;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.FrameTooLargeException;
 import org.stagecrew.transport.ProtocolException;
@@ -42,8 +43,9 @@ import org.stagecrew.transport.TransportTimeoutException;
  * sending never have to wake the loop; the first pass that finds nothing goes idle. So a burst of
  * sends costs a few tasks, writes and flushes, whatever the number of frames.
  *
- * <p>Memory is bounded by the watermarks: the bytes queued here (whole segments, by capacity, until
- * they are written and sealed) are counted; above the high mark
+ * <p>Memory is bounded by the watermarks: the bytes queued here are counted, and a segment counts
+ * by its whole capacity until it is sealed and the last write of its slices has completed (a slice
+ * in the channel keeps the whole chunk alive); above the high mark
  * {@link #isBackPressured()} turns true and stays true until the drain brings them below the low
  * mark. The drain stops while the channel itself is above its (equal) watermark and resumes when it
  * becomes writable again, so a destination that does not read holds at most about twice the high
@@ -66,6 +68,10 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     /** Passes in a row that find only a producer inside a write before the drain backs off. */
     private static final int MAX_WRITING_PASSES = 64;
     private static final long WRITING_BACKOFF_MICROS = 50;
+    /** The longest pause between tries to discard a segment whose producer was inside a write. */
+    private static final long STUCK_RETRY_MAX_MILLIS = 100;
+    private static final long STUCK_GIVE_UP_SECONDS = 30;
+    private static final Logger LOG = LoggerFactory.getLogger(OutboundConnection.class);
 
     private static final AtomicLongFieldUpdater<OutboundConnection> QUEUED_BYTES =
             AtomicLongFieldUpdater.newUpdater(OutboundConnection.class, "queuedBytes");
@@ -87,7 +93,14 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     /** 1 while a drain task is pending, or parked waiting for the hello answer or for writability. */
     private volatile int scheduled;
     private volatile boolean backPressured;
+    /** Threads in {@link #awaitRoom}; the event loop signals them only if there are any. */
     private volatile int waiters;
+    /** Threads in {@link #awaitFlushed}; the event loop signals them only if there are any. */
+    private volatile int flushWaiters;
+    /** Writes handed to the channel whose promise has not completed. Written by the event loop only. */
+    private volatile int pendingWrites;
+    /** Whether a retry of {@link SegmentWriter#discardStuck()} is scheduled. */
+    private final AtomicBoolean stuckRetryPending = new AtomicBoolean();
     private volatile TransportException failure;
 
     /** Written once on the event loop when connected; read by {@link #isFlushed()} from any thread. */
@@ -132,6 +145,10 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
 
     Address destination() {
         return destination;
+    }
+
+    NettyTransport transport() {
+        return transport;
     }
 
     EventLoop loop() {
@@ -353,20 +370,88 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         }
     }
 
-    /** Whether nothing is queued or waiting in the channel to be written; any thread. */
+    /**
+     * Whether everything sent here so far was written to the socket or failed: nothing queued, no
+     * segment open or still being written, no write in the channel. Any thread.
+     */
     boolean isFlushed() {
         if (failure != null) {
             return true;
         }
-        if (queuedBytes > 0 || backPressured) { // released() lowers the count just before it clears the flag
-            return false;
-        }
-        Channel ch = channel;
-        if (ch == null) {
+        // released() lowers the count just before it clears the flag; a write is counted before its bytes are released.
+        return queuedBytes <= 0 && !backPressured && pendingWrites == 0;
+    }
+
+    /**
+     * Waits until {@link #isFlushed()} or {@code deadline} ({@link System#nanoTime()}), parked until
+     * the event loop signals a change: it never polls. Any thread; on this connection's own event loop
+     * it returns false at once if it would have to wait, since that loop must do the writing.
+     *
+     * @return whether everything was written or failed by the deadline; false at once if the thread
+     *     is interrupted while it would wait (its interrupt status stays set)
+     */
+    boolean awaitFlushed(long deadline) {
+        if (isFlushed()) {
             return true;
         }
-        ChannelOutboundBuffer buffer = ch.unsafe().outboundBuffer();
-        return buffer == null || buffer.totalPendingWriteBytes() == 0;
+        if (loop.inEventLoop()) {
+            return false;
+        }
+        synchronized (this) {
+            flushWaiters++;
+            try {
+                while (!isFlushed()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                }
+                return true;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the caller sees false, and why in its interrupt status
+                return false;
+            } finally {
+                flushWaiters--;
+            }
+        }
+    }
+
+    /** Wakes the threads in {@link #awaitFlushed} once there is nothing left to write. Event loop. */
+    private void signalIfFlushed() {
+        if (flushWaiters > 0 && isFlushed()) {
+            synchronized (this) {
+                notifyAll();
+            }
+        }
+    }
+
+    /** A write of ours entered the channel; {@code segment} is the segment it is a slice of, or null. Event loop. */
+    void writeStarted(Segment segment) {
+        if (segment != null) {
+            segment.writesInFlight++;
+        }
+        pendingWrites++; // the only writer: the event loop
+    }
+
+    /** A write's promise completed, with success or not. Event loop. */
+    void writeFinished(Segment segment) {
+        if (segment != null) {
+            segments.sliceWritten(segment);
+        }
+        pendingWrites--;
+        signalIfFlushed();
+    }
+
+    /** Reports {@code frames} frames without a future that failed to the undeliverable handler. */
+    void reportUndeliverable(int frames, TransportException cause) {
+        transport.undeliverable(destination, frames, cause);
+    }
+
+    /** Whether the channel is connected and below its own watermark: false once the socket is full. Any thread. */
+    boolean isChannelWritable() {
+        Channel ch = channel;
+        return ch != null && ch.isWritable();
     }
 
     long queuedBytes() {
@@ -463,13 +548,17 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         }
     }
 
-    /** Moves queued frames into the channel until it is full, the queue is empty or {@code limit} bytes moved. */
+    /**
+     * Moves queued frames into the channel until it is full, the queue is empty or {@code limit}
+     * bytes moved; returns the bytes moved.
+     */
     private long drainWhileWritable(Channel ch, long limit) {
         ByteBuf chunk = null;
         WriteCompletion completion = null;
-        long drained = 0;
+        long moved = 0;
+        long dequeued = 0; // bytes of queued frames, which stop counting against the watermark once handed over
         long backlog = queuedBytes;
-        while (drained < limit && ch.isWritable() && !peerFull()) {
+        while (moved < limit && ch.isWritable() && !peerFull()) {
             Object message = queue.peek();
             if (message == null) {
                 break;
@@ -485,7 +574,7 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                     writeChunk(ch, chunk, completion);
                     chunk = null;
                 }
-                drained += segments.writeAll(ch, peerMaxFrameLength);
+                moved += segments.writeAll(ch, peerMaxFrameLength);
             }
             queue.poll();
             ByteBuf payload;
@@ -498,29 +587,31 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                 future = null;
             }
             int length = payload.readableBytes();
-            drained += HEADER + length;
+            moved += HEADER + length;
+            dequeued += HEADER + length;
             handedOver += HEADER + length;
             if (length > peerMaxFrameLength) {
                 refuseTooLarge(payload, future);
                 continue;
             }
             if (chunk != null && chunk.writableBytes() < HEADER + (length >= ZERO_COPY_THRESHOLD ? 0 : length)) {
-                ch.write(chunk, completion.promise(ch));
+                completion.write(ch, chunk);
                 chunk = null;
             }
             if (chunk == null) {
                 // A zero-copy frame's chunk carries only its header and is written at once: no room for more.
                 int size = length >= ZERO_COPY_THRESHOLD ? HEADER
-                        : (int) Math.max(HEADER + length, Math.min(CHUNK_SIZE, Math.max(backlog - drained + HEADER + length, MIN_CHUNK_SIZE)));
+                        : (int) Math.max(HEADER + length, Math.min(CHUNK_SIZE, Math.max(backlog - moved + HEADER + length, MIN_CHUNK_SIZE)));
                 chunk = ch.alloc().directBuffer(size);
                 completion = new WriteCompletion(this);
             }
             chunk.writeInt(length);
             if (length >= ZERO_COPY_THRESHOLD) {
                 // Header in the chunk, payload straight from the caller's buffer: no copy.
-                ch.write(chunk, completion.promise(ch));
+                WriteCompletion payloadCompletion = new WriteCompletion(this).payloadOf(completion, future);
+                completion.write(ch, chunk);
                 chunk = null;
-                ch.write(payload, new WriteCompletion(this).add(future).promise(ch));
+                payloadCompletion.write(ch, payload);
             } else {
                 chunk.writeBytes(payload, payload.readerIndex(), length);
                 payload.release();
@@ -531,17 +622,17 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
             writeChunk(ch, chunk, completion);
         }
         if (!segments.isEmpty()) {
-            drained += segments.writeAll(ch, peerMaxFrameLength);
+            moved += segments.writeAll(ch, peerMaxFrameLength);
         }
-        if (drained > 0) {
-            released(drained);
+        if (dequeued > 0) {
+            released(dequeued);
         }
-        return drained;
+        return moved;
     }
 
     private static void writeChunk(Channel ch, ByteBuf chunk, WriteCompletion completion) {
         if (chunk.isReadable()) {
-            ch.write(chunk, completion.promise(ch));
+            completion.write(ch, chunk);
         } else {
             chunk.release();
         }
@@ -574,10 +665,13 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
             backPressured = false;
             wakeWaiters();
         }
+        if (left <= 0) {
+            signalIfFlushed();
+        }
     }
 
     private void wakeWaiters() {
-        if (waiters > 0) {
+        if (waiters > 0 || flushWaiters > 0) {
             synchronized (this) {
                 notifyAll();
             }
@@ -615,80 +709,49 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         if (unreported > 0) {
             transport.undeliverable(destination, unreported, cause);
         }
+        if (segments.hasStuck()) {
+            retryStuckLater(cause);
+        }
+    }
+
+    /**
+     * Discards, a little later, the segments whose producers were inside a write when the
+     * connection failed: the event loop never waits for a producer, which may be descheduled, or
+     * stopped for good. The retries run on Netty's global executor, since the transport may be
+     * closing and its event loop terminating; they back off to {@value #STUCK_RETRY_MAX_MILLIS} ms
+     * and end after {@value #STUCK_GIVE_UP_SECONDS} s. Frames are reported once their segment seals.
+     */
+    private void retryStuckLater(TransportException cause) {
+        if (stuckRetryPending.compareAndSet(false, true)) {
+            retryStuck(cause, 1, System.nanoTime() + TimeUnit.SECONDS.toNanos(STUCK_GIVE_UP_SECONDS));
+        }
+    }
+
+    private void retryStuck(TransportException cause, long delayMillis, long giveUpAt) {
+        GlobalEventExecutor.INSTANCE.schedule(() -> {
+            int frames = segments.discardStuck();
+            if (frames > 0) {
+                transport.undeliverable(destination, frames, cause);
+            }
+            if (!segments.hasStuck()) {
+                stuckRetryPending.set(false);
+                if (segments.hasStuck()) {
+                    retryStuckLater(cause); // kept aside just now, after our look
+                }
+            } else if (System.nanoTime() - giveUpAt > 0) {
+                // Releasing memory that a thread may still write into would be worse than leaving it to the collector.
+                LOG.warn("a thread sending to {} has stayed inside a write for {} s since the connection failed; {} segment(s)"
+                        + " are left unreleased and their frames unreported", destination, STUCK_GIVE_UP_SECONDS, segments.stuckCount());
+            } else {
+                retryStuck(cause, Math.min(2 * delayMillis, STUCK_RETRY_MAX_MILLIS), giveUpAt);
+            }
+        }, delayMillis, TimeUnit.MILLISECONDS);
     }
 
     /** The cause to report for a failed write: the connection's failure if known. */
     TransportException writeFailure(Throwable cause) {
         TransportException known = failure;
         return known != null ? known : Failures.connectionLost(destination, cause);
-    }
-
-    /** Completes the frames of one write: their futures, or a count for the undeliverable handler. */
-    static final class WriteCompletion implements ChannelFutureListener {
-        private final OutboundConnection connection;
-        private int unreported;
-        private CompletableFuture<Void> future;
-        private ArrayList<CompletableFuture<Void>> futures;
-
-        WriteCompletion(OutboundConnection connection) {
-            this.connection = connection;
-        }
-
-        /** Counts {@code frames} more frames without a future, reported to the undeliverable handler if the write fails. */
-        WriteCompletion unreported(int frames) {
-            unreported += frames;
-            return this;
-        }
-
-        WriteCompletion add(CompletableFuture<Void> f) {
-            if (f == null) {
-                unreported++;
-            } else if (future == null) {
-                future = f;
-            } else {
-                if (futures == null) {
-                    futures = new ArrayList<>();
-                }
-                futures.add(f);
-            }
-            return this;
-        }
-
-        ChannelPromise promise(Channel ch) {
-            return ch.newPromise().addListener(this);
-        }
-
-        @Override
-        public void operationComplete(ChannelFuture written) {
-            if (written.isSuccess()) {
-                complete(null);
-                return;
-            }
-            TransportException cause = connection.writeFailure(written.cause());
-            complete(cause);
-            if (unreported > 0) {
-                connection.transport.undeliverable(connection.destination, unreported, cause);
-            }
-        }
-
-        private void complete(TransportException cause) {
-            if (future != null) {
-                completeOne(future, cause);
-            }
-            if (futures != null) {
-                for (CompletableFuture<Void> f : futures) {
-                    completeOne(f, cause);
-                }
-            }
-        }
-
-        private static void completeOne(CompletableFuture<Void> f, TransportException cause) {
-            if (cause == null) {
-                f.complete(null);
-            } else {
-                f.completeExceptionally(cause);
-            }
-        }
     }
 
     /** A queued frame whose sender holds a future. */

@@ -23,7 +23,12 @@ final class Segment {
     static final long POSITION = (1L << 29) - 1;
     static final long SEALED = 1L << 29;
     static final long WRITING = 1L << 30;
+    /** {@link #sealNow()}: the producer stayed inside a write; the segment is not sealed. */
+    static final long BUSY = -1L;
     private static final int FRAMES_SHIFT = 32;
+    /** Tries of {@link #sealNow()}: spins first, then yields, for some microseconds in all. */
+    private static final int SEAL_TRIES = 256;
+    private static final int SEAL_SPINS = 64;
 
     private static final AtomicLongFieldUpdater<Segment> STATE =
             AtomicLongFieldUpdater.newUpdater(Segment.class, "state");
@@ -39,6 +44,10 @@ final class Segment {
     int consumed;
     /** Drainer only: the number of frames below {@link #consumed}. */
     int consumedFrames;
+    /** Drainer only: slices of the chunk handed to the channel whose write has not completed. */
+    int writesInFlight;
+    /** Drainer only: sealed, written out and dropped by the drainer; its capacity counts until {@link #writesInFlight} is 0. */
+    boolean retired;
 
     Segment(ByteBuf chunk) {
         this.chunk = chunk;
@@ -104,11 +113,13 @@ final class Segment {
     }
 
     /**
-     * Seals the segment whatever the producer does: waits out a write in progress (a few
-     * nanoseconds, unless the producer was descheduled) and returns the final state.
+     * Seals the segment whatever the producer does, waiting out a write in progress (a few
+     * nanoseconds) for a bounded number of tries, and returns the final state; or returns {@link
+     * #BUSY}, sealing nothing, if the producer stayed inside its write (it was descheduled, stopped,
+     * or died there): the drainer must not wait for it without bound, and must try again later.
      */
     long sealNow() {
-        while (true) {
+        for (int tries = 0; tries < SEAL_TRIES; tries++) {
             long s = state;
             if ((s & SEALED) != 0) {
                 return s;
@@ -116,8 +127,12 @@ final class Segment {
             if ((s & WRITING) == 0 && STATE.compareAndSet(this, s, s | SEALED)) {
                 return s;
             }
-            Thread.onSpinWait();
-            Thread.yield();
+            if (tries < SEAL_SPINS) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
         }
+        return BUSY;
     }
 }

@@ -3,6 +3,8 @@ package org.stagecrew.transport.netty;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.util.ArrayList;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The consuming side of the {@link Segment}s of one {@link OutboundConnection}: the segments its
@@ -21,6 +23,12 @@ final class SegmentWriter {
 
     private final OutboundConnection connection;
     private final ArrayList<Segment> segments = new ArrayList<>();
+    /**
+     * Segments of a failed connection whose producer was inside a write when they were discarded.
+     * Retried from a thread other than the event loop (which may have terminated): taking one out
+     * of the queue makes the taker its only owner for that try.
+     */
+    private final Queue<Segment> stuck = new ConcurrentLinkedQueue<>();
     /** Bytes handed to the channel so far. */
     private long written;
 
@@ -44,13 +52,15 @@ final class SegmentWriter {
     /**
      * Writes every published byte of every segment, in the order the segments were added (a
      * thread's sealed segment before its next); seals the segments that gained nothing since the
-     * last pass unless their producer is writing, and releases the sealed ones once written.
+     * last pass unless their producer is writing, and drops the sealed ones once written. A dropped
+     * segment's capacity counts against the watermark until the last write of its slices completes,
+     * since each slice keeps the whole chunk alive.
      *
      * @param longestFrame the longest payload the peer takes; longer frames are skipped and reported
-     * @return the capacity of the segments released, which stops counting against the watermark
+     * @return the bytes handed to the channel
      */
     long writeAll(Channel ch, long longestFrame) {
-        long finished = 0;
+        long before = written;
         for (int i = 0; i < segments.size(); ) {
             Segment segment = segments.get(i);
             long state = segment.state();
@@ -65,12 +75,27 @@ final class SegmentWriter {
                 // Sealed at "published", which is written: nobody touches the chunk again but its slices.
                 segments.remove(i);
                 segment.chunk.release();
-                finished += segment.capacity;
+                retire(segment);
             } else {
                 i++;
             }
         }
-        return finished;
+        return written - before;
+    }
+
+    /** The drainer is done with a segment: its capacity stops counting once its slices are written too. */
+    private void retire(Segment segment) {
+        segment.retired = true;
+        if (segment.writesInFlight == 0) {
+            connection.released(segment.capacity);
+        }
+    }
+
+    /** The write of one slice of {@code segment} completed (or failed). */
+    void sliceWritten(Segment segment) {
+        if (--segment.writesInFlight == 0 && segment.retired) {
+            connection.released(segment.capacity);
+        }
     }
 
     /** What is left to write: {@link #NO_WORK}, {@link #DATA}, or only {@link #PRODUCER_WRITING}. */
@@ -100,16 +125,59 @@ final class SegmentWriter {
     }
 
     /**
-     * Seals a segment whatever its producer does (waiting out a write in progress), releases it and
-     * its watermark budget, and returns how many frames it held that were not written.
+     * Seals a segment whatever its producer does, releases it and its watermark budget, and returns
+     * how many frames it held that were not written. A segment whose producer stays inside a write
+     * is kept aside for {@link #discardStuck()} and counts 0 frames here.
      */
     int discard(Segment segment) {
         long end = segment.sealNow();
+        if (end == Segment.BUSY) {
+            stuck.add(segment);
+            return 0;
+        }
+        return finish(segment, end);
+    }
+
+    /**
+     * Tries again, once each, to discard the segments {@link #discard} kept aside; returns the
+     * unwritten frames of those it discarded. Any thread, one at a time.
+     */
+    int discardStuck() {
+        int frames = 0;
+        for (int n = stuck.size(); n > 0; n--) {
+            Segment segment = stuck.poll();
+            if (segment == null) {
+                break;
+            }
+            long end = segment.sealNow();
+            if (end == Segment.BUSY) {
+                stuck.add(segment);
+            } else {
+                frames += finish(segment, end);
+            }
+        }
+        return frames;
+    }
+
+    boolean hasStuck() {
+        return !stuck.isEmpty();
+    }
+
+    int stuckCount() {
+        return stuck.size();
+    }
+
+    /**
+     * Releases a sealed segment. From {@link #discardStuck()} on another thread, its count of slices
+     * in flight may race with the event loop's completions: the connection has failed, so the
+     * watermark count it affects no longer matters.
+     */
+    private int finish(Segment segment, long end) {
         int frames = Segment.frames(end) - segment.consumedFrames;
         segment.consumed = Segment.position(end);
         segment.consumedFrames = Segment.frames(end);
         segment.chunk.release();
-        connection.released(segment.capacity);
+        retire(segment);
         return frames;
     }
 
@@ -123,7 +191,7 @@ final class SegmentWriter {
             for (int at = from; at < published; ) {
                 int length = chunk.getInt(at);
                 if (length > longestFrame) {
-                    writeSlice(ch, chunk, from, at, frames);
+                    writeSlice(ch, segment, chunk, from, at, frames);
                     connection.reportTooLarge(length);
                     at += HEADER + length;
                     from = at;
@@ -133,17 +201,17 @@ final class SegmentWriter {
                     at += HEADER + length;
                 }
             }
-            writeSlice(ch, chunk, from, published, frames);
+            writeSlice(ch, segment, chunk, from, published, frames);
         } else {
-            writeSlice(ch, chunk, from, published, publishedFrames - segment.consumedFrames);
+            writeSlice(ch, segment, chunk, from, published, publishedFrames - segment.consumedFrames);
         }
         segment.consumed = published;
         segment.consumedFrames = publishedFrames;
     }
 
-    private void writeSlice(Channel ch, ByteBuf chunk, int from, int to, int frames) {
+    private void writeSlice(Channel ch, Segment segment, ByteBuf chunk, int from, int to, int frames) {
         if (to > from) {
-            ch.write(chunk.retainedSlice(from, to - from), new OutboundConnection.WriteCompletion(connection).unreported(frames).promise(ch));
+            new WriteCompletion(connection, segment).unreported(frames).write(ch, chunk.retainedSlice(from, to - from));
             written += to - from;
         }
     }

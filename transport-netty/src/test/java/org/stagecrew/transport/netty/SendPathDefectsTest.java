@@ -1,0 +1,113 @@
+package org.stagecrew.transport.netty;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.util.IllegalReferenceCountException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.test.Await;
+import org.stagecrew.transport.test.LeakDetection;
+
+/** Defects of the send path found in review, each pinned by the test that showed it. */
+@Timeout(value = 60, unit = SECONDS)
+class SendPathDefectsTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    /** Above every append limit: the copying send makes a pooled copy and queues it. */
+    private static final int QUEUED = 40 * 1024;
+    private static final int SMALL = 64;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aCopyingSendOrOfferFromAReleasedSourceThrowsAndLeaksNoCopy() {
+        try (Transport receiver = Transport.open(TransportConfig.builder().socketDirectory(dir).build());
+                Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir).build())) {
+            LeakDetection.drainLeaks(); // only what this test leaks counts
+            for (int i = 0; i < 4; i++) {
+                ByteBuf source = PooledByteBufAllocator.DEFAULT.directBuffer(QUEUED).writeZero(QUEUED);
+                source.release();
+                assertThrows(IllegalReferenceCountException.class,
+                        () -> sender.send(receiver.address(), source, 0, QUEUED, WAIT));
+                assertThrows(IllegalReferenceCountException.class,
+                        () -> sender.offer(receiver.address(), source, 0, QUEUED));
+            }
+            List<LeakDetection.Leak> leaks = LeakDetection.drainLeaks();
+            assertEquals(List.of(), leaks, "the copy made for a send whose source could not be read was not released");
+        }
+    }
+
+    @Test
+    void closingWhileASenderThreadIsInsideAWriteNeitherHoldsUpTheEventLoopNorLeaksItsSegment() {
+        ByteBuf source = PooledByteBufAllocator.DEFAULT.directBuffer(SMALL).writeZero(SMALL);
+        Segment claimed = null;
+        long closeNanos;
+        try (Transport receiver = Transport.open(TransportConfig.builder().socketDirectory(dir).build())) {
+            Address to = receiver.address();
+            NettyTransport sender = (NettyTransport) Transport.open(TransportConfig.builder().socketDirectory(dir).build());
+            try {
+                for (int attempt = 0; attempt < 1_000 && claimed == null; attempt++) {
+                    sender.send(to, source, 0, SMALL, WAIT);
+                    Appenders.Appender appender = Appenders.existing(sender.connectionTo(to));
+                    Segment segment = appender == null ? null : appender.segment;
+                    if (segment != null && segment.claim()) {
+                        claimed = segment; // this thread is now "inside its next write", as if descheduled there
+                    }
+                }
+                assertNotNull(claimed, "never caught the thread's segment unsealed");
+            } finally {
+                long start = System.nanoTime();
+                sender.close();
+                closeNanos = System.nanoTime() - start;
+            }
+            Segment stuck = claimed;
+            System.out.printf("SendPathDefectsTest: close with a producer inside a write took %.1f ms%n", closeNanos / 1e6);
+            assertTrue(closeNanos < Duration.ofSeconds(2).toNanos(), "close took " + closeNanos / 1_000_000
+                    + " ms: the event loop waited for a thread inside a write instead of closing");
+
+            stuck.abort(); // the thread leaves its write
+            Await.until("the segment is released once its producer left the write", WAIT, () -> stuck.chunk.refCnt() == 0);
+        } finally {
+            if (claimed != null && claimed.chunk.refCnt() > 0 && (claimed.state() & Segment.WRITING) != 0) {
+                claimed.abort();
+            }
+            source.release();
+        }
+    }
+
+    @Test
+    void sealingASegmentWhoseProducerStaysInsideAWriteGivesUpInsteadOfSpinning() {
+        ByteBuf chunk = PooledByteBufAllocator.DEFAULT.directBuffer(64, 64);
+        Segment segment = new Segment(chunk);
+        try {
+            assertTrue(segment.claim(), "claim a fresh segment");
+            // The producer holds its claim (descheduled, stopped in a debugger, or dead): the event loop must not wait for it.
+            long state = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> segment.sealNow(),
+                    "sealNow() spins while the producer is inside a write");
+            assertEquals(Segment.BUSY, state, "a segment whose producer is writing cannot be sealed yet");
+            assertEquals(0, segment.state() & Segment.SEALED, "sealed under a producer that is still writing");
+
+            segment.abort();
+            long sealed = segment.sealNow();
+            assertNotEquals(Segment.BUSY, sealed, "once the producer left its write, the segment seals");
+            assertTrue((segment.state() & Segment.SEALED) != 0);
+        } finally {
+            chunk.release();
+        }
+    }
+}
