@@ -12,7 +12,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.stagecrew.transport.netty.DomainSockets;
@@ -26,9 +25,10 @@ import org.stagecrew.transport.netty.DomainSockets;
  * relocated copy of Netty ({@code io.grpc.netty.shaded.io.netty…}), whose builders cannot take
  * stagecrew's (unshaded) event loop groups and channel types.
  *
- * <p>gRPC's client sets {@code SO_KEEPALIVE} on every channel it opens; on a Unix Domain Socket Netty
- * logs "Unknown channel option 'SO_KEEPALIVE'" at WARN once per connection. It is harmless: the option
- * does not apply to Unix sockets, and gRPC's own HTTP/2 keepalive ({@code keepAliveTime}) still works.
+ * <p>gRPC sets {@code SO_KEEPALIVE} on every connection, on the client and on the server side, so on a
+ * Unix Domain Socket Netty logs {@code Unknown channel option 'SO_KEEPALIVE' for channel …} at WARN for
+ * each (logger {@code io.netty.bootstrap.Bootstrap} and {@code ServerBootstrap}). It is harmless: the
+ * option does not apply to Unix sockets, and gRPC's own HTTP/2 keepalive ({@code keepAliveTime}) works.
  */
 final class GrpcOverUds {
     /** Unary: a name in, {@code "hello, " + name} out. */
@@ -61,10 +61,8 @@ final class GrpcOverUds {
      * first call. The caller shuts it down before it shuts down {@code group}.
      */
     static ManagedChannel connect(DomainSockets uds, EventLoopGroup group, Path socketFile) {
-        SocketAddress address = uds.socketAddress(socketFile);
-        return NettyChannelBuilder.forAddress(address)
-                // With the address type too: gRPC's channel otherwise accepts InetSocketAddress only.
-                .channelType(uds.channelType(), address.getClass())
+        return NettyChannelBuilder.forAddress(uds.socketAddress(socketFile))
+                .channelType(uds.channelType())
                 .eventLoopGroup(group)
                 .usePlaintext()
                 .overrideAuthority("localhost") // the socket path is no host name
