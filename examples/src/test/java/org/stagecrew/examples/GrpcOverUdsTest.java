@@ -2,6 +2,7 @@ package org.stagecrew.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.CallOptions;
@@ -9,6 +10,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.stub.ClientCalls;
 import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +27,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.stagecrew.transport.AddressInUseException;
 import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.netty.DomainSockets;
 
@@ -70,6 +76,45 @@ class GrpcOverUdsTest {
             assertTrue(group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT_SECONDS, TimeUnit.SECONDS),
                     "event loop group terminated");
         }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = IoMode.class, names = {"EPOLL", "KQUEUE", "IO_URING", "NIO"})
+    void theServerReplacesAStaleSocketFileAndASecondServerAtALiveOneIsRefused(IoMode mode) throws Exception {
+        Assumptions.assumeTrue(mode.isAvailable(), () -> "IoMode." + mode + " is not available here: " + mode.unavailabilityCause());
+        DomainSockets uds = DomainSockets.of(mode);
+        Path socketFile = dir.resolve("greeter.sock");
+        leaveStaleSocketFile(socketFile);
+        EventLoopGroup group = uds.newEventLoopGroup(1);
+        try {
+            Server server = GrpcOverUds.startServer(uds, group, socketFile);
+            try {
+                AddressInUseException refused = assertThrows(AddressInUseException.class,
+                        () -> GrpcOverUds.startServer(uds, group, socketFile));
+                assertTrue(refused.getMessage().contains(socketFile.toString()), refused::getMessage);
+
+                ManagedChannel channel = GrpcOverUds.connect(uds, group, socketFile);
+                try {
+                    assertEquals("hello, still there", ClientCalls.blockingUnaryCall(channel, GrpcOverUds.GREET, deadline(),
+                            "still there"), "the first server still serves");
+                } finally {
+                    assertTrue(channel.shutdown().awaitTermination(WAIT_SECONDS, TimeUnit.SECONDS), "client channel terminated");
+                }
+            } finally {
+                assertTrue(server.shutdown().awaitTermination(WAIT_SECONDS, TimeUnit.SECONDS), "server terminated");
+            }
+        } finally {
+            assertTrue(group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT_SECONDS, TimeUnit.SECONDS),
+                    "event loop group terminated");
+        }
+    }
+
+    /** What a crashed server leaves: a socket file with no listener (the JDK does not unlink on close). */
+    static void leaveStaleSocketFile(Path socketFile) throws IOException {
+        try (ServerSocketChannel crashed = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            crashed.bind(UnixDomainSocketAddress.of(socketFile));
+        }
+        assertTrue(Files.exists(socketFile), "stale socket file " + socketFile);
     }
 
     private static CallOptions deadline() {

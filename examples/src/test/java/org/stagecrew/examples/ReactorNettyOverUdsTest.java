@@ -2,6 +2,7 @@ package org.stagecrew.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.channel.EventLoopGroup;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.stagecrew.transport.AddressInUseException;
 import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.netty.DomainSockets;
 import reactor.core.publisher.Mono;
@@ -71,6 +73,38 @@ class ReactorNettyOverUdsTest {
                     "event loop group terminated");
         }
         assertEquals(List.of(), reactorsOwnLoopThreads(), "Reactor Netty started event loops of its own");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = IoMode.class, names = {"EPOLL", "KQUEUE", "IO_URING", "NIO"})
+    void theServerReplacesAStaleSocketFileAndASecondServerAtALiveOneIsRefused(IoMode mode) throws Exception {
+        Assumptions.assumeTrue(mode.isAvailable(), () -> "IoMode." + mode + " is not available here: " + mode.unavailabilityCause());
+        DomainSockets uds = DomainSockets.of(mode);
+        Path socketFile = dir.resolve("http.sock");
+        GrpcOverUdsTest.leaveStaleSocketFile(socketFile);
+        EventLoopGroup group = uds.newEventLoopGroup(1);
+        try {
+            DisposableServer server = ReactorNettyOverUds.server(uds, group, socketFile).bindNow(WAIT);
+            try {
+                AddressInUseException refused = assertThrows(AddressInUseException.class,
+                        () -> ReactorNettyOverUds.server(uds, group, socketFile).bindNow(WAIT));
+                assertTrue(refused.getMessage().contains(socketFile.toString()), refused::getMessage);
+
+                ConnectionProvider connections = ConnectionProvider.create("recipe-" + mode, 1);
+                try {
+                    assertEquals("200 hello, still-there",
+                            get(ReactorNettyOverUds.client(uds, group, connections, socketFile), "/hello/still-there"),
+                            "the first server still serves");
+                } finally {
+                    connections.disposeLater().block(WAIT);
+                }
+            } finally {
+                server.disposeNow(WAIT);
+            }
+        } finally {
+            assertTrue(group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT.toSeconds(), TimeUnit.SECONDS),
+                    "event loop group terminated");
+        }
     }
 
     private static String get(HttpClient client, String uri) {
