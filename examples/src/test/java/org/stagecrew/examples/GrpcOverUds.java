@@ -28,7 +28,8 @@ import org.stagecrew.transport.netty.DomainSockets;
  * <p>gRPC sets {@code SO_KEEPALIVE} on every connection, on the client and on the server side, so on a
  * Unix Domain Socket Netty logs {@code Unknown channel option 'SO_KEEPALIVE' for channel …} at WARN for
  * each (logger {@code io.netty.bootstrap.Bootstrap} and {@code ServerBootstrap}). It is harmless: the
- * option does not apply to Unix sockets, and gRPC's own HTTP/2 keepalive ({@code keepAliveTime}) works.
+ * option does not apply to Unix sockets. gRPC's own keepalive (HTTP/2 pings, {@code keepAliveTime} on
+ * the builders) does not depend on it.
  */
 final class GrpcOverUds {
     /** Unary: a name in, {@code "hello, " + name} out. */
@@ -65,7 +66,7 @@ final class GrpcOverUds {
                 .channelType(uds.channelType())
                 .eventLoopGroup(group)
                 .usePlaintext()
-                .overrideAuthority("localhost") // the socket path is no host name
+                .overrideAuthority("localhost") // else the :authority header would carry the socket path
                 .directExecutor()
                 .build();
     }
