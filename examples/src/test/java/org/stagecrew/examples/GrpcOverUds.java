@@ -79,6 +79,8 @@ final class GrpcOverUds {
                     reply.onCompleted();
                 }))
                 .addMethod(COUNT, ServerCalls.asyncServerStreamingCall((count, stream) -> {
+                    // Fine for a few small messages; a long stream should follow flow control
+                    // (ServerCallStreamObserver.isReady() and setOnReadyHandler).
                     for (int i = 0; i < Integer.parseInt(count); i++) {
                         stream.onNext(Integer.toString(i));
                     }
