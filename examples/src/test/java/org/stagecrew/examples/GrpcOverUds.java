@@ -59,7 +59,9 @@ final class GrpcOverUds {
 
     /**
      * Builds a client channel to the server at {@code socketFile} on {@code group}; it connects on the
-     * first call. The caller shuts it down before it shuts down {@code group}.
+     * first call. While no server listens there, calls fail fast with {@code UNAVAILABLE}; a call with
+     * {@code CallOptions.withWaitForReady()} instead waits, up to its deadline, for a server started (or
+     * restarted) at that path. The caller shuts the channel down before it shuts down {@code group}.
      */
     static ManagedChannel connect(DomainSockets uds, EventLoopGroup group, Path socketFile) {
         return NettyChannelBuilder.forAddress(uds.socketAddress(socketFile))

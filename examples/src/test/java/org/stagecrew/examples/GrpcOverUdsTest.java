@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
@@ -103,6 +105,45 @@ class GrpcOverUdsTest {
             } finally {
                 assertTrue(server.shutdown().awaitTermination(WAIT_SECONDS, TimeUnit.SECONDS), "server terminated");
             }
+        } finally {
+            assertTrue(group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT_SECONDS, TimeUnit.SECONDS),
+                    "event loop group terminated");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = IoMode.class, names = {"EPOLL", "KQUEUE", "IO_URING", "NIO"})
+    void aClientChannelFailsFastWhileTheServerIsDownAndReachesItRestartedAtTheSamePathAfterACrash(IoMode mode) throws Exception {
+        Assumptions.assumeTrue(mode.isAvailable(), () -> "IoMode." + mode + " is not available here: " + mode.unavailabilityCause());
+        DomainSockets uds = DomainSockets.of(mode);
+        Path socketFile = dir.resolve("greeter.sock");
+        EventLoopGroup group = uds.newEventLoopGroup(1);
+        try {
+            ManagedChannel channel = GrpcOverUds.connect(uds, group, socketFile);
+            try {
+                Server first = GrpcOverUds.startServer(uds, group, socketFile);
+                try {
+                    assertEquals("hello, first", ClientCalls.blockingUnaryCall(channel, GrpcOverUds.GREET, deadline(), "first"));
+                } finally {
+                    assertTrue(first.shutdownNow().awaitTermination(WAIT_SECONDS, TimeUnit.SECONDS), "first server terminated");
+                }
+                leaveStaleSocketFile(socketFile); // as a server killed with SIGKILL would have left it
+                StatusRuntimeException down = assertThrows(StatusRuntimeException.class,
+                        () -> ClientCalls.blockingUnaryCall(channel, GrpcOverUds.GREET, deadline(), "nobody there"));
+                assertEquals(Status.Code.UNAVAILABLE, down.getStatus().getCode(), down::toString);
+
+                Server second = GrpcOverUds.startServer(uds, group, socketFile);
+                try {
+                    // waitForReady: the call waits (up to its deadline) while the channel, failed above, reconnects.
+                    assertEquals("hello, again", ClientCalls.blockingUnaryCall(channel, GrpcOverUds.GREET,
+                            deadline().withWaitForReady(), "again"));
+                } finally {
+                    assertTrue(second.shutdown().awaitTermination(WAIT_SECONDS, TimeUnit.SECONDS), "second server terminated");
+                }
+            } finally {
+                assertTrue(channel.shutdownNow().awaitTermination(WAIT_SECONDS, TimeUnit.SECONDS), "client channel terminated");
+            }
+            assertFalse(Files.exists(socketFile), "socket file left behind after the second server shut down");
         } finally {
             assertTrue(group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(WAIT_SECONDS, TimeUnit.SECONDS),
                     "event loop group terminated");
