@@ -66,11 +66,13 @@ final class ProcessUnit implements Concurrency {
     }
 
     @Override
-    public synchronized Concurrency start() {
-        if (startCalled) {
-            throw new IllegalStateException("unit " + spec.name + " was already started");
+    public Concurrency start() {
+        synchronized (launch) {
+            if (startCalled) {
+                throw new IllegalStateException("unit " + spec.name + " was already started");
+            }
+            startCalled = true;
         }
-        startCalled = true;
         TransportConfig handshakeConfig = spec.transportConfig.toBuilder().fileName(null).fileNamePrefix("stagecrew-start-").build();
         try (Transport handshake = Transport.open(handshakeConfig)) {
             logFile = prepareLog();
