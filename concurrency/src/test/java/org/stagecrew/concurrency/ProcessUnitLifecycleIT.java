@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
@@ -208,6 +209,30 @@ class ProcessUnitLifecycleIT {
                     assertEquals("ping", ask(newer.address(), "ping"));
                     assertTrue(newer.stop(WAIT));
                 }
+            }
+        }
+    }
+
+    @Nested
+    class StartTimeout {
+
+        /**
+         * Issue 12 item 9: a unit that had bound its sockets but was not ready in time was killed,
+         * and its .sock and .sock.ctl files stayed behind.
+         */
+        @Test
+        void aUnitKilledForNotBeingReadyInTimeLeavesNoSocketFiles() throws Exception {
+            Path unitDir = Files.createDirectories(dir.resolve("frozen"));
+            UnitBuilder frozen = Concurrency.process(UnitTasks.FreezeBeforeReadyTask.class).name("frozen")
+                    .transportConfig(config().socketDirectory(unitDir).build()).logDirectory(dir.resolve("logs"))
+                    .systemProperty(UnitTasks.WATCHED_DIRECTORY_PROPERTY, unitDir.toString()).startTimeout(Duration.ofSeconds(5));
+
+            UnitException e = assertThrows(UnitException.class, frozen::start);
+
+            assertMentions(e, "frozen", "was not ready within 5000 ms and was killed");
+            try (java.util.stream.Stream<Path> left = Files.list(unitDir)) {
+                assertEquals(List.of(), left.map(p -> p.getFileName().toString()).sorted().toList(),
+                        "socket files left behind by the unit that was killed while starting");
             }
         }
     }
