@@ -218,18 +218,40 @@ class ProcessUnitLifecycleIT {
 
         /**
          * Issue 12 item 9: a unit that had bound its sockets but was not ready in time was killed,
-         * and its .sock and .sock.ctl files stayed behind.
+         * and its .sock and .sock.ctl files stayed behind. The test unlinks the starter's handshake
+         * socket while the child JVM boots, so that the child's READY cannot arrive.
          */
         @Test
         void aUnitKilledForNotBeingReadyInTimeLeavesNoSocketFiles() throws Exception {
-            Path unitDir = Files.createDirectories(dir.resolve("frozen"));
-            UnitBuilder frozen = Concurrency.process(UnitTasks.FreezeBeforeReadyTask.class).name("frozen")
+            Path unitDir = Files.createDirectories(dir.resolve("unready"));
+            UnitBuilder unready = Concurrency.process(UnitTasks.EchoTask.class).name("unready")
                     .transportConfig(config().socketDirectory(unitDir).build()).logDirectory(dir.resolve("logs"))
-                    .systemProperty(UnitTasks.WATCHED_DIRECTORY_PROPERTY, unitDir.toString()).startTimeout(Duration.ofSeconds(5));
+                    .startTimeout(Duration.ofSeconds(5));
+            Set<Long> before = children();
+            // Once the child is launched, the handshake transport is fully open (bound, chmod-ed); the child takes far
+            // longer to boot and connect than this takes to notice it.
+            CompletableFuture<Void> handshakeRemoved = Background.run("remove-handshake", () ->
+                    Await.until("the child runs and the starter's handshake socket is there", WAIT, () -> {
+                        if (ProcessHandle.current().children().allMatch(c -> before.contains(c.pid()))) {
+                            return false;
+                        }
+                        try (java.util.stream.Stream<Path> files = Files.list(unitDir)) {
+                            for (Path file : files.toList()) {
+                                if (file.getFileName().toString().startsWith("stagecrew-start-")) {
+                                    Files.delete(file);
+                                    return true;
+                                }
+                            }
+                            return false;
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }));
 
-            UnitException e = assertThrows(UnitException.class, frozen::start);
+            UnitException e = assertThrows(UnitException.class, unready::start);
 
-            assertMentions(e, "frozen", "was not ready within 5000 ms and was killed");
+            handshakeRemoved.get(WAIT.toSeconds(), SECONDS);
+            assertMentions(e, "unready", "was not ready within 5000 ms and was killed");
             try (java.util.stream.Stream<Path> left = Files.list(unitDir)) {
                 assertEquals(List.of(), left.map(p -> p.getFileName().toString()).sorted().toList(),
                         "socket files left behind by the unit that was killed while starting");

@@ -243,38 +243,4 @@ public final class UnitTasks {
             }
         }
     }
-
-    /** The system property naming the socket directory {@link FreezeBeforeReadyTask} watches. */
-    public static final String WATCHED_DIRECTORY_PROPERTY = "stagecrew.test.watchedDirectory";
-
-    /**
-     * Freezes its own JVM (SIGSTOP) as soon as a control socket appears in {@value
-     * #WATCHED_DIRECTORY_PROPERTY}: its unit has bound both sockets but, almost always, not yet
-     * reported READY, so the parent's start times out with the files on disk.
-     */
-    public static final class FreezeBeforeReadyTask implements Task {
-        public FreezeBeforeReadyTask() {
-            java.nio.file.Path watched = java.nio.file.Path.of(System.getProperty(WATCHED_DIRECTORY_PROPERTY));
-            Thread watcher = new Thread(() -> {
-                while (true) {
-                    try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(watched)) {
-                        if (files.anyMatch(f -> f.getFileName().toString().endsWith(".sock.ctl"))) {
-                            sun.misc.Signal.raise(new sun.misc.Signal("STOP"));
-                            return;
-                        }
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                    java.util.concurrent.locks.LockSupport.parkNanos(200_000);
-                }
-            }, "freeze-watcher");
-            watcher.setDaemon(true);
-            watcher.start();
-        }
-
-        @Override
-        public void run(TaskContext ctx) {
-            throw new AssertionError("the unit should have been frozen before READY");
-        }
-    }
 }
