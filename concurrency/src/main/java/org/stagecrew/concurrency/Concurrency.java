@@ -20,6 +20,37 @@ import org.stagecrew.transport.Address;
  * <p>Thread-safe. Closing a unit stops it (gracefully, then forcibly) and releases what it holds;
  * closing is idempotent. A daemon unit is not stopped by {@link #close()}: it is meant to outlive
  * its starter; use {@link #stop} or {@link Daemons#stop}.
+ *
+ * <p><b>States and what each call does in them.</b> A unit is <i>not started</i>, <i>starting</i>
+ * (inside {@link #start()}: a process unit's JVM runs but has not reported ready), <i>running</i>,
+ * <i>stopping</i> (asked to stop, not yet ended) or <i>ended</i>. No call blocks past its timeout
+ * (a process unit's {@code kill} waits up to 10 s for the killed process to be reaped).
+ * <table>
+ *   <caption>Calls by state</caption>
+ *   <tr><th></th><th>not started</th><th>starting</th><th>running / stopping</th><th>ended</th></tr>
+ *   <tr><td>{@code start}</td><td>starts it</td><td colspan="3">{@link IllegalStateException}, at once</td></tr>
+ *   <tr><td>{@code stop}</td><td>true</td><td>SIGTERM (a thread unit: waits for the start);
+ *       the start fails with {@link UnitException}</td><td>asks the task to stop, waits, then kills; true if it
+ *       ended in time</td><td>true</td></tr>
+ *   <tr><td>{@code kill}</td><td>nothing</td><td>SIGKILL; the start fails</td><td>SIGKILL / closes the
+ *       transport and interrupts</td><td>nothing</td></tr>
+ *   <tr><td>{@code close}</td><td>nothing</td><td colspan="2">{@code stop(DEFAULT_STOP_TIMEOUT)}, except for a daemon</td>
+ *       <td>nothing</td></tr>
+ *   <tr><td>{@code join}</td><td>false, at once</td><td colspan="2">waits up to the timeout</td><td>true</td></tr>
+ *   <tr><td>{@code exitCode}</td><td colspan="3">empty</td><td>the status</td></tr>
+ * </table>
+ *
+ * <p><b>Ending and its status.</b> A task that returns ends with 0. A task that throws ends with 1
+ * and the exception as its failure, unless a stop had been requested and the exception is (or is
+ * caused by) an interruption or the close of its transport: that is how a task notices a stop, and
+ * it ends with 0. Anything else thrown while stopping is a failure. A process unit stopped by STOP or
+ * SIGTERM exits with its task's status (0 for a clean stop, not 143). A failed {@code start()}
+ * leaves no process behind; it is killed and reaped.
+ *
+ * <p><b>Socket files.</b> A unit's transport unlinks its socket files when it closes. When a process
+ * unit's JVM ends without doing so (SIGKILL, from {@link #kill()} or from outside), the starting JVM
+ * unlinks them, but only while they are still the files that unit created (same file key), never
+ * those of a newer unit bound to the same name.
  */
 public interface Concurrency extends AutoCloseable {
 
@@ -53,8 +84,11 @@ public interface Concurrency extends AutoCloseable {
     /**
      * Starts the unit and returns once its transport is bound and its address known.
      *
+     * <p>If it fails, is interrupted (the interrupt flag stays set) or is stopped or killed from
+     * another thread while it waits, a process unit's child is killed and reaped before this throws.
+     *
      * @throws UnitException if it cannot start or dies before it is ready, with the reason
-     * @throws IllegalStateException if it was started before
+     * @throws IllegalStateException if it was started before (also while that start is in progress)
      */
     Concurrency start();
 
@@ -65,7 +99,10 @@ public interface Concurrency extends AutoCloseable {
      */
     Address address();
 
-    /** Waits up to {@code timeout} for the unit to end; returns whether it has ended. */
+    /**
+     * Waits up to {@code timeout} for the unit to end; returns whether it has ended. Before {@link
+     * #start()} it returns false at once.
+     */
     boolean join(Duration timeout);
 
     /** Whether the unit has started and not yet ended. */
@@ -73,14 +110,24 @@ public interface Concurrency extends AutoCloseable {
 
     /**
      * Asks the unit to stop and waits up to {@code timeout}; then stops it by force (SIGKILL for a
-     * process, closing its transport for a thread). Returns whether it ended gracefully.
+     * process, closing its transport for a thread). Returns whether it ended within the timeout; true
+     * for a unit that was never started or has ended. A process unit that is still starting gets
+     * SIGTERM, and its {@code start()} fails.
      */
     boolean stop(Duration timeout);
 
-    /** Stops the unit at once: SIGKILL for a process; for a thread, closes its transport and interrupts it. */
+    /**
+     * Stops the unit at once: SIGKILL for a process (also while it starts; returns once the process is
+     * reaped, at most 10 s); for a thread, closes its transport and interrupts it. Does nothing to a
+     * unit that was never started or has ended (in particular it never touches socket files of a
+     * newer unit at the same address).
+     */
     void kill();
 
-    /** The exit status once ended: 0 when the task returned, 1 when it threw, a process's own code otherwise. */
+    /**
+     * The exit status once ended: 0 when the task returned or ended because it was asked to stop, 1
+     * when it threw, a process's own code otherwise (137 after SIGKILL, 2 if it could not start).
+     */
     OptionalInt exitCode();
 
     /** Why the unit failed, once it has ended with a non-zero status. */

@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
@@ -24,6 +27,12 @@ import org.stagecrew.transport.TransportConfig;
  * standard output and error go to a log file. {@link #start()} waits for the child's READY message
  * on a handshake transport, so the unit's address is known when it returns. A daemon is started
  * through {@code setsid} where that exists, with standard input from {@code /dev/null}.
+ *
+ * <p>States: not started ({@code process} null), starting (process alive, no control address yet),
+ * running, stopping (asked to stop, still alive), ended. {@link #stop} sends STOP over the control
+ * socket once that is known and SIGTERM before; {@link #kill} sends SIGKILL in every state. A
+ * failed {@link #start()} leaves no child behind. When the child ends, however, its socket files are
+ * unlinked if they are still the ones it created.
  */
 final class ProcessUnit implements Concurrency {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessUnit.class);
@@ -31,13 +40,24 @@ final class ProcessUnit implements Concurrency {
     private static final int LOG_TAIL_LINES = 30;
 
     private final UnitBuilder spec;
+    /** Where the child binds: the builder chose the file name, so it is known before the child starts. */
+    private final Address expectedAddress;
     private volatile Process process;
     private volatile Address address;
     private volatile Address controlAddress;
     private volatile Path logFile;
+    /** The unit's socket files as the child created them (recorded at READY), to unlink after it ends. */
+    private volatile List<SocketFile> files = List.of();
+    /** Completes once the child has ended and its files are dealt with. */
+    private volatile CompletableFuture<Void> ended;
+    private volatile boolean stopRequested;
+    private volatile boolean startCalled;
+    /** Makes launching the child and a stop or kill that races it mutually exclusive. */
+    private final Object launch = new Object();
 
-    ProcessUnit(UnitBuilder spec) {
+    ProcessUnit(UnitBuilder spec, Address expectedAddress) {
         this.spec = spec;
+        this.expectedAddress = expectedAddress;
     }
 
     @Override
@@ -46,9 +66,12 @@ final class ProcessUnit implements Concurrency {
     }
 
     @Override
-    public synchronized Concurrency start() {
-        if (process != null) {
-            throw new IllegalStateException("unit " + spec.name + " was already started");
+    public Concurrency start() {
+        synchronized (launch) {
+            if (startCalled) {
+                throw new IllegalStateException("unit " + spec.name + " was already started");
+            }
+            startCalled = true;
         }
         TransportConfig handshakeConfig = spec.transportConfig.toBuilder().fileName(null).fileNamePrefix("stagecrew-start-").build();
         try (Transport handshake = Transport.open(handshakeConfig)) {
@@ -60,12 +83,32 @@ final class ProcessUnit implements Concurrency {
             if (spec.kind == UnitBuilder.Kind.DAEMON) {
                 builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             }
-            try {
-                process = builder.start();
-            } catch (IOException e) {
-                throw new UnitException("unit " + spec.name + " could not start " + builder.command().get(0) + ": " + e.getMessage(), e);
+            Process started;
+            synchronized (launch) {
+                if (stopRequested) {
+                    throw new UnitException("unit " + spec.name + " was stopped before its process started");
+                }
+                try {
+                    started = builder.start();
+                } catch (IOException e) {
+                    throw new UnitException("unit " + spec.name + " could not start " + builder.command().get(0) + ": " + e.getMessage(), e);
+                }
+                ended = started.onExit().thenRun(this::unlinkFilesOfEndedChild);
+                process = started;
             }
-            awaitReady(handshake);
+            try {
+                awaitReady(handshake);
+            } catch (RuntimeException | Error e) {
+                // Whatever went wrong (timeout, interrupt, death, a stop racing the start): no child outlives a failed start.
+                boolean interrupted = Thread.interrupted();
+                killAndReap();
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new UnitException("start of unit " + spec.name + " was interrupted while it waited for the child (pid "
+                            + started.pid() + ") to be ready; the child was killed", e);
+                }
+                throw e;
+            }
         }
         LOG.debug("unit {} started at {} (pid {}), log {}", spec.name, address, process.pid(), logFile);
         return this;
@@ -76,8 +119,7 @@ final class ProcessUnit implements Concurrency {
         while (true) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                process.destroyForcibly();
-                waitFor(KILL_WAIT);
+                killAndReap();
                 throw new UnitException("unit " + spec.name + " (pid " + process.pid() + ") was not ready within "
                         + spec.startTimeout.toMillis() + " ms and was killed" + logTail());
             }
@@ -85,17 +127,56 @@ final class ProcessUnit implements Concurrency {
                 if (frame != null) {
                     String[] ready = frame.payload().toString(StandardCharsets.UTF_8).split(" ");
                     if (ready.length == 3 && Control.READY.equals(ready[0])) {
+                        Address control = UnitSpec.decodeAddress(ready[1]);
+                        files = SocketFile.record(frame.sender(), control);
                         address = frame.sender();
-                        controlAddress = UnitSpec.decodeAddress(ready[1]);
+                        controlAddress = control;
                         return;
                     }
                     LOG.warn("unit {}: ignored an unexpected frame from {} while waiting for READY", spec.name, frame.sender());
                 }
             }
             if (!process.isAlive()) {
-                throw new UnitException("unit " + spec.name + " (pid " + process.pid() + ") exited with code "
-                        + process.exitValue() + " before it was ready" + logTail());
+                throw new UnitException("unit " + spec.name + " (pid " + process.pid() + ") "
+                        + (stopRequested ? "was stopped" : "exited with code " + process.exitValue()) + " before it was ready" + logTail());
             }
+        }
+    }
+
+    /** SIGKILL, then waits for the process and its file clean-up; for failed starts and {@link #kill()}. */
+    private void killAndReap() {
+        Process p = process;
+        p.destroyForcibly();
+        if (!waitFor(KILL_WAIT)) {
+            LOG.error("unit {} (pid {}) survived SIGKILL for {} s", spec.name, p.pid(), KILL_WAIT.toSeconds());
+            return;
+        }
+        try {
+            ended.get(KILL_WAIT.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("unit {}: removing its socket files did not finish: {}", spec.name, e.toString());
+        }
+    }
+
+    /**
+     * Runs once the child has ended, however (its own exit, our kill, a kill from outside): a killed
+     * JVM cannot unlink its socket files, so we do, but only files that are still the ones it
+     * created (same file key and modification time), never those of a newer unit at the address.
+     * A child that ended before READY had no recorded files; if the builder made its file name up,
+     * no one else uses that name, so a file left there is its own.
+     */
+    private void unlinkFilesOfEndedChild() {
+        List<SocketFile> recorded = files;
+        if (recorded.isEmpty() && address == null && spec.generatedFileName && !expectedAddress.isAbstract()) {
+            for (Address a : List.of(expectedAddress, Control.controlAddress(expectedAddress))) {
+                SocketFile.unlinkIfSocket(a.toPath());
+            }
+            return;
+        }
+        for (SocketFile file : recorded) {
+            file.unlinkIfUnchanged();
         }
     }
 
@@ -163,7 +244,7 @@ final class ProcessUnit implements Concurrency {
 
     @Override
     public boolean join(Duration timeout) {
-        return process == null || waitFor(timeout);
+        return process != null && waitFor(timeout);
     }
 
     private boolean waitFor(Duration timeout) {
@@ -177,47 +258,47 @@ final class ProcessUnit implements Concurrency {
 
     @Override
     public boolean isAlive() {
-        return process != null && process.isAlive();
+        Process p = process;
+        return p != null && p.isAlive();
     }
 
     @Override
     public boolean stop(Duration timeout) {
-        if (!isAlive()) {
+        Process p = launched();
+        if (p == null || !p.isAlive()) {
             return true;
         }
         long deadline = System.nanoTime() + timeout.toNanos();
-        if (!Daemons.requestStop(controlAddress, spec.transportConfig, timeout)) {
+        Address control = controlAddress;
+        if (control == null) {
+            LOG.info("unit {} is not ready yet; sending SIGTERM", spec.name);
+            p.destroy();
+        } else if (!Daemons.requestStop(control, spec.transportConfig, timeout)) {
             LOG.info("unit {} did not take the STOP message; sending SIGTERM", spec.name);
-            process.destroy();
+            p.destroy();
         }
         if (waitFor(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
             return true;
         }
-        LOG.warn("unit {} (pid {}) did not stop within {} ms; killing it", spec.name, process.pid(), timeout.toMillis());
+        LOG.warn("unit {} (pid {}) did not stop within {} ms; killing it", spec.name, p.pid(), timeout.toMillis());
         kill();
         return false;
     }
 
     @Override
     public void kill() {
-        Process p = process;
-        if (p == null) {
-            return;
+        if (launched() != null) {
+            killAndReap();
         }
-        p.destroyForcibly();
-        if (!waitFor(KILL_WAIT)) {
-            LOG.error("unit {} (pid {}) survived SIGKILL for {} s", spec.name, p.pid(), KILL_WAIT.toSeconds());
-            return;
-        }
-        // A killed JVM cannot unlink its socket files; do it for it, so that no stale file is left behind.
-        for (Address a : new Address[] {address, controlAddress}) {
-            if (a != null && !a.isAbstract()) {
-                try {
-                    Files.deleteIfExists(a.toPath());
-                } catch (IOException e) {
-                    LOG.warn("unlink failed for {}: {}", a, e.toString());
-                }
+    }
+
+    /** The child process, or null if there is none yet; marks a start in progress to give up before it launches one. */
+    private Process launched() {
+        synchronized (launch) {
+            if (startCalled) {
+                stopRequested = true;
             }
+            return process;
         }
     }
 

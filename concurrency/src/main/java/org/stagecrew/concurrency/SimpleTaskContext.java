@@ -1,10 +1,13 @@
 package org.stagecrew.concurrency;
 
+import java.io.InterruptedIOException;
+import java.nio.channels.ClosedByInterruptException;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportClosedException;
 
 /** The {@link TaskContext} of thread units and of the task inside a process unit. */
 final class SimpleTaskContext implements TaskContext {
@@ -27,6 +30,24 @@ final class SimpleTaskContext implements TaskContext {
 
     void requestStop() {
         stopRequested = true;
+    }
+
+    /**
+     * Whether {@code thrown}, which ended the task, is how it noticed a stop request: the request was
+     * made and the exception is (or is caused by) an interruption or the closing of its transport.
+     * Anything else thrown while stopping is a failure, reported as such.
+     */
+    boolean endedByStop(Throwable thrown) {
+        if (!stopRequested) {
+            return false;
+        }
+        for (Throwable t = thrown; t != null; t = t.getCause()) {
+            if (t instanceof InterruptedException || t instanceof InterruptedIOException || t instanceof ClosedByInterruptException
+                    || t instanceof TransportClosedException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

@@ -15,6 +15,11 @@ import org.stagecrew.transport.Transport;
  * A unit that runs its task in a new thread named after it. The transport is opened by
  * {@link #start()} on the caller's thread (so a bind failure is thrown there) and closed by the unit's
  * thread when the task ends, on every path.
+ *
+ * <p>States: not started, running (from {@link #start()}; the transport is open before the thread
+ * starts), stopping (asked to stop, thread still running), ended. {@code stop}, {@code kill} and
+ * {@code close} wait for a {@code start} in progress on another thread, so a stop racing a start
+ * is not lost; in the other states they never throw.
  */
 final class ThreadUnit implements Concurrency {
     private static final Logger LOG = LoggerFactory.getLogger(ThreadUnit.class);
@@ -50,23 +55,26 @@ final class ThreadUnit implements Concurrency {
             failure = e;
             throw new UnitException("unit " + spec.name + " could not open its transport: " + e.getMessage(), e);
         }
-        context = new SimpleTaskContext(spec.name, transport, spec.parent, spec.peers, spec.arguments);
-        thread = new Thread(this::runTask, spec.name);
-        thread.start();
+        SimpleTaskContext ctx = new SimpleTaskContext(spec.name, transport, spec.parent, spec.peers, spec.arguments);
+        Thread t = new Thread(() -> runTask(ctx), spec.name);
+        // The thread before the context: whoever sees the context sees its thread (stop and kill also
+        // wait for this synchronized start, so that a stop racing it is not lost).
+        thread = t;
+        context = ctx;
+        t.start();
         return this;
     }
 
-    private void runTask() {
-        SimpleTaskContext ctx = context;
+    private void runTask(SimpleTaskContext ctx) {
         try {
             spec.task.run(ctx);
         } catch (Throwable t) {
             // A task that ends by throwing because it was asked to stop (an interrupted receive) stopped cleanly.
-            if (ctx.isStopRequested()) {
+            if (ctx.endedByStop(t)) {
                 LOG.debug("unit {} ended after a stop request: {}", spec.name, t.toString());
             } else {
                 failure = t;
-                LOG.warn("unit {} failed", spec.name, t);
+                LOG.warn("unit {} failed{}", spec.name, ctx.isStopRequested() ? " while stopping" : "", t);
             }
         } finally {
             try {
@@ -94,6 +102,9 @@ final class ThreadUnit implements Concurrency {
 
     @Override
     public boolean join(Duration timeout) {
+        if (!started) {
+            return false; // nothing to wait for, as for a process unit
+        }
         try {
             return ended.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
@@ -109,12 +120,17 @@ final class ThreadUnit implements Concurrency {
 
     @Override
     public boolean stop(Duration timeout) {
-        SimpleTaskContext ctx = context;
+        SimpleTaskContext ctx;
+        Thread t;
+        synchronized (this) {
+            ctx = context;
+            t = thread;
+        }
         if (ctx == null || !isAlive()) {
             return true;
         }
         ctx.requestStop();
-        thread.interrupt();
+        t.interrupt();
         if (join(timeout)) {
             return true;
         }
@@ -125,13 +141,18 @@ final class ThreadUnit implements Concurrency {
 
     @Override
     public void kill() {
-        SimpleTaskContext ctx = context;
+        SimpleTaskContext ctx;
+        Thread t;
+        synchronized (this) {
+            ctx = context;
+            t = thread;
+        }
         if (ctx == null) {
             return;
         }
         ctx.requestStop();
         ctx.transport().close();
-        thread.interrupt();
+        t.interrupt();
     }
 
     @Override

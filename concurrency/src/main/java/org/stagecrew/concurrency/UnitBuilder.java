@@ -23,6 +23,7 @@ public final class UnitBuilder {
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(30);
 
     private static final AtomicInteger COUNTER = new AtomicInteger();
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     enum Kind { THREAD, PROCESS, DAEMON }
 
@@ -38,6 +39,8 @@ public final class UnitBuilder {
     final Map<String, String> systemProperties = new LinkedHashMap<>();
     Path logDirectory;
     Duration startTimeout = DEFAULT_START_TIMEOUT;
+    /** Whether build() made the process unit's file name up, so that no one else uses it. */
+    boolean generatedFileName;
 
     private UnitBuilder(Kind kind, Task task, Class<? extends Task> taskClass) {
         this.kind = kind;
@@ -88,7 +91,8 @@ public final class UnitBuilder {
 
     /**
      * Sets the configuration of the unit's transport. Default: {@link TransportConfig#defaults()}.
-     * A process unit uses its socket directory, file name (or prefix), I/O mode, limits, timeouts
+     * A process unit uses its socket directory, file name (or prefix: {@link #build()} then makes up
+     * a name {@code <prefix><this pid>-u<counter>-<random>.sock}), I/O mode, limits, timeouts
      * and connection cap; code (the undeliverable handler, the peer policy) cannot cross into the
      * child JVM, which uses the defaults for those.
      */
@@ -127,8 +131,10 @@ public final class UnitBuilder {
     /**
      * Creates the unit without starting it.
      *
-     * @throws IllegalArgumentException if a process unit is asked for LOCAL mode, or its task class
-     *     has no public no-argument constructor
+     * @throws IllegalArgumentException if a process unit is asked for LOCAL mode, its task class
+     *     has no public no-argument constructor, or one of its socket paths (its own, its control
+     *     socket: the same plus {@code .ctl}, its starter's handshake socket) does not fit into {@code
+     *     sun_path}; the message names the path, its length and the limit
      */
     public Concurrency build() {
         UnitBuilder spec = snapshot();
@@ -144,7 +150,35 @@ public final class UnitBuilder {
             throw new IllegalArgumentException("task class " + taskClass.getName() + " of process unit " + name
                     + " needs a public no-argument constructor", e);
         }
-        return new ProcessUnit(spec);
+        if (spec.transportConfig.fileName() == null) {
+            // Chosen here rather than in the child, so that the parent knows the unit's files before it is ready.
+            spec.transportConfig = spec.transportConfig.toBuilder().fileName(spec.transportConfig.fileNamePrefix()
+                    + ProcessHandle.current().pid() + "-u" + COUNTER.incrementAndGet() + "-"
+                    + Integer.toHexString(RANDOM.nextInt(0x10000)) + ".sock").build();
+            spec.generatedFileName = true;
+        }
+        return new ProcessUnit(spec, checkedAddresses(spec.transportConfig));
+    }
+
+    /**
+     * Checks up front, in this JVM, that every socket path a process unit involves fits into {@code
+     * sun_path}: its own, its control socket ({@value Control#CONTROL_SUFFIX} longer) and the
+     * handshake socket its starter opens; returns the unit's address.
+     */
+    private Address checkedAddresses(TransportConfig config) {
+        Path directory = config.socketDirectory().toAbsolutePath().normalize();
+        try {
+            Address unit = config.usesAbstractNamespace() ? Address.abstractName(config.fileName())
+                    : Address.of(directory.resolve(config.fileName()));
+            Control.controlAddress(unit);
+            if (!config.usesAbstractNamespace()) {
+                Address.of(directory.resolve("stagecrew-start-" + ProcessHandle.current().pid() + "-" + Integer.MAX_VALUE + ".sock"));
+            }
+            return unit;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("process unit " + name + " cannot be started in " + directory + ": "
+                    + e.getMessage(), e);
+        }
     }
 
     /** A copy that later changes to this builder do not affect. */
@@ -159,6 +193,7 @@ public final class UnitBuilder {
         copy.systemProperties.putAll(systemProperties);
         copy.logDirectory = logDirectory;
         copy.startTimeout = startTimeout;
+        copy.generatedFileName = generatedFileName;
         return copy;
     }
 

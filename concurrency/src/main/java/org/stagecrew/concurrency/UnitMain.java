@@ -19,13 +19,17 @@ import org.stagecrew.transport.TransportException;
  * reports ready to the parent, runs the task on the main thread, and closes both transports on every
  * path: task end, a STOP message, SIGTERM, or the parent's exit (for a non-daemon unit).
  *
- * <p>Exit codes: 0 the task returned, 1 it threw, 2 the unit could not start, 3 the parent exited
- * and the task did not stop in time.
+ * <p>Exit codes: 0 the task returned, or ended by an interruption or its transport's close after a
+ * stop request (STOP, SIGTERM, the parent's exit); 1 it threw otherwise, also while stopping; 2 the
+ * unit could not start; 3 the parent exited and the task did not stop in time. On SIGTERM the JVM
+ * ends with the task's status (not 143) once the task has ended, within 10 s.
  */
 public final class UnitMain {
     private static final Logger LOG = LoggerFactory.getLogger(UnitMain.class);
     private static final Duration GRACE = Duration.ofSeconds(10);
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
+    /** The status {@link #run} ended with, for the shutdown hook. */
+    private static volatile int status = 2;
 
     private UnitMain() {
     }
@@ -40,6 +44,18 @@ public final class UnitMain {
     }
 
     static int run(UnitSpec spec) {
+        CountDownLatch finished = new CountDownLatch(1);
+        int code = 2;
+        try {
+            code = runUnit(spec, finished);
+        } finally {
+            status = code;
+            finished.countDown();
+        }
+        return code;
+    }
+
+    private static int runUnit(UnitSpec spec, CountDownLatch finished) {
         Task task;
         try {
             task = Class.forName(spec.taskClass).asSubclass(Task.class).getConstructor().newInstance();
@@ -47,7 +63,6 @@ public final class UnitMain {
             LOG.error("unit {} cannot create its task {}", spec.name, spec.taskClass, e);
             return 2;
         }
-        CountDownLatch finished = new CountDownLatch(1);
         Thread main = Thread.currentThread();
         try (Transport transport = Transport.open(spec.transportConfig);
              Transport control = Transport.open(controlConfig(spec.transportConfig, transport.address()))) {
@@ -60,7 +75,11 @@ public final class UnitMain {
                 if (finished.getCount() > 0) {
                     LOG.info("unit {} received a termination signal; stopping", spec.name);
                     requestStop.run();
-                    await(finished, GRACE);
+                }
+                if (await(finished, GRACE)) {
+                    // The JVM would exit with 128 + the signal, and System.exit blocks while hooks run: end it with the
+                    // task's own status, so that a task that stopped cleanly on SIGTERM reports 0.
+                    Runtime.getRuntime().halt(status);
                 }
             }, spec.name + "-shutdown"));
             startControlThread(spec, control, requestStop);
@@ -74,11 +93,11 @@ public final class UnitMain {
                 task.run(context);
                 return 0;
             } catch (Throwable t) {
-                if (context.isStopRequested()) {
+                if (context.endedByStop(t)) {
                     LOG.info("unit {} ended after a stop request: {}", spec.name, t.toString());
                     return 0;
                 }
-                LOG.error("unit {} failed", spec.name, t);
+                LOG.error("unit {} failed{}", spec.name, context.isStopRequested() ? " while stopping" : "", t);
                 return 1;
             } finally {
                 // Frames the task sent just before it ended (a last reply) are written, not failed by the close.
@@ -91,8 +110,6 @@ public final class UnitMain {
         } catch (TransportException e) {
             LOG.error("unit {} could not start: {}", spec.name, e.getMessage(), e);
             return 2;
-        } finally {
-            finished.countDown();
         }
     }
 
@@ -107,6 +124,9 @@ public final class UnitMain {
                 try (Frame frame = control.receive(Duration.ofSeconds(1))) {
                     if (frame != null && Control.STOP.equals(frame.payload().toString(StandardCharsets.UTF_8))) {
                         LOG.info("unit {} asked to stop by {}", spec.name, frame.sender());
+                        // The pid lets the requester wait for this JVM's exit; it may be gone already, which is fine.
+                        control.send(frame.sender(), Control.text(Control.STOPPING + " " + ProcessHandle.current().pid()))
+                                .whenComplete((ignored, failure) -> { });
                         requestStop.run();
                     }
                 } catch (TransportException closed) {

@@ -10,5 +10,9 @@
  *
  * <p>Threading: units and pools are thread-safe; a task runs on its unit's thread (the main thread
  * of a process unit); handlers run on pool threads, one at a time per transport.
+ *
+ * <p>Start from {@link org.stagecrew.concurrency.Concurrency} (its javadoc tables what each call does
+ * in each state of a unit) and {@link org.stagecrew.concurrency.WorkerPool} /
+ * {@link org.stagecrew.concurrency.Subscription} (what happens to frames in flight on close).
  */
 package org.stagecrew.concurrency;

@@ -85,6 +85,28 @@ class DaemonIT {
         }
     }
 
+    /** Issue 18 item 3: Daemons.stop returned true once the socket file was gone, while the JVM still ran. */
+    @Test
+    void daemonsStopReturnsTrueOnlyOnceTheDaemonsJvmHasExited() throws Exception {
+        TransportConfig config = TransportConfig.builder().ioMode(MODE).socketDirectory(dir).build();
+        long daemonPid = -1;
+        try (Transport me = Transport.open(config);
+                Concurrency daemon = Concurrency.daemon(UnitTasks.EchoTask.class).name("waited-for").transportConfig(config).start()) {
+            try {
+                daemonPid = Long.parseLong(ask(me, daemon.address(), UnitTasks.PID_REQUEST));
+
+                assertTrue(Daemons.stop(daemon.address(), config, WAIT));
+
+                assertFalse(ProcessHandle.of(daemonPid).map(ProcessHandle::isAlive).orElse(false),
+                        "Daemons.stop returned true while the daemon's JVM (pid " + daemonPid + ") still ran");
+            } finally {
+                if (daemonPid > 0) {
+                    ProcessHandle.of(daemonPid).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        }
+    }
+
     @Test
     void stoppingAnAddressWhereNoUnitListensReturnsFalse() {
         TransportConfig config = TransportConfig.builder().ioMode(MODE).socketDirectory(dir).build();

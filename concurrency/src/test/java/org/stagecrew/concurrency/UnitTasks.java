@@ -181,4 +181,66 @@ public final class UnitTasks {
             }
         }
     }
+
+    /** The system property that makes {@link SlowStartTask} take that many milliseconds to be created. */
+    public static final String START_DELAY_PROPERTY = "stagecrew.test.startDelayMillis";
+
+    /**
+     * Takes {@value #START_DELAY_PROPERTY} milliseconds (default 60 s) to be created, so that its unit
+     * stays in the starting state (alive, not ready), then echoes like {@link EchoTask}.
+     */
+    public static final class SlowStartTask implements Task {
+        private final EchoTask echo = new EchoTask();
+
+        public SlowStartTask() throws InterruptedException {
+            Thread.sleep(Long.getLong(START_DELAY_PROPERTY, 60_000));
+        }
+
+        @Override
+        public void run(TaskContext ctx) throws Exception {
+            echo.run(ctx);
+        }
+    }
+
+    /** Waits to be asked to stop, then throws instead of returning: a failure while stopping. */
+    public static final class ThrowOnStopTask implements Task {
+        /** What the exception says. */
+        public static final String MESSAGE = "ThrowOnStopTask failed while stopping 4343";
+
+        @Override
+        public void run(TaskContext ctx) throws Exception {
+            while (!ctx.isStopRequested()) {
+                try (Frame ignored = ctx.transport().receive(Duration.ofSeconds(1))) {
+                    // nothing to do but wait
+                } catch (TransportException e) {
+                    if (!ctx.isStopRequested()) {
+                        throw e;
+                    }
+                }
+            }
+            throw new IllegalStateException(MESSAGE);
+        }
+    }
+
+    /**
+     * Echoes until asked to stop, then goes on for {@value #LINGER_MILLIS} ms more, ignoring
+     * interrupts, before it returns: its unit stays in the stopping state that long.
+     */
+    public static final class LingeringStopTask implements Task {
+        /** How long it lingers after a stop request. */
+        public static final long LINGER_MILLIS = 3_000;
+
+        @Override
+        public void run(TaskContext ctx) throws Exception {
+            try {
+                new EchoTask().run(ctx);
+            } finally {
+                long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MILLIS);
+                while (System.nanoTime() - end < 0) {
+                    Thread.interrupted(); // ignores interrupts, as the javadoc says
+                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+                }
+            }
+        }
+    }
 }

@@ -177,12 +177,26 @@ public interface Transport extends AutoCloseable {
     int poll(FrameHandler handler, int limit, Duration timeout);
 
     /**
-     * Sets the one listener that is run each time received frames are added to the inbox, so that a
-     * worker pool can schedule a consumer instead of polling (see the concurrency module). It runs
-     * on an event loop thread: it must return quickly, must not block and should not consume frames
-     * itself. {@code null} removes it. Frames that arrived before it was set do not trigger it.
+     * Adds a listener that is run each time received frames are added to the inbox, and once when
+     * the transport closes, so that a worker pool can schedule a consumer instead of polling (see
+     * the concurrency module) and notices the close. Several listeners coexist; each is run in the
+     * order added, and one that throws is logged and does not keep the others from running. It runs
+     * on an event loop thread (the closing thread for the close): it must return quickly, must not
+     * block and should not consume frames itself. Frames that arrived before it was added do not
+     * trigger it. Adding the same listener twice registers it twice.
+     *
+     * @throws NullPointerException if {@code listener} is null
      */
     void onFramesAvailable(Runnable listener);
+
+    /**
+     * Removes one registration of a listener added with {@link #onFramesAvailable}; a call already
+     * running may still complete after this returns.
+     *
+     * @return whether it was registered
+     * @throws NullPointerException if {@code listener} is null
+     */
+    boolean removeFramesAvailableListener(Runnable listener);
 
     /**
      * Returns whether received frames are waiting to be consumed. A hint for schedulers: another

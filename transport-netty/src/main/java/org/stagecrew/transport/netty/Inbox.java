@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.local.LocalChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -40,7 +41,9 @@ final class Inbox {
     private long frames;
     private long bytes;
     private boolean closed;
-    private volatile Runnable listener;
+    private static final Runnable[] NO_LISTENERS = {};
+    /** Copy on write, so that add() walks them without a lock or an iterator; guarded by {@code this} for writes. */
+    private volatile Runnable[] listeners = NO_LISTENERS;
 
     Inbox(Address owner, int capacityFrames, long capacityBytes) {
         this.owner = owner;
@@ -73,8 +76,11 @@ final class Inbox {
         } finally {
             lock.unlock();
         }
-        Runnable available = listener;
-        if (available != null) {
+        notifyListeners();
+    }
+
+    private void notifyListeners() {
+        for (Runnable available : listeners) {
             try {
                 available.run();
             } catch (RuntimeException e) {
@@ -83,8 +89,26 @@ final class Inbox {
         }
     }
 
-    void listener(Runnable listener) {
-        this.listener = listener;
+    /** Adds a listener run after each batch is added, and once when the inbox closes. */
+    synchronized void addListener(Runnable listener) {
+        Runnable[] grown = Arrays.copyOf(listeners, listeners.length + 1);
+        grown[grown.length - 1] = listener;
+        listeners = grown;
+    }
+
+    /** Removes one registration of {@code listener}; returns whether there was one. */
+    synchronized boolean removeListener(Runnable listener) {
+        Runnable[] current = listeners;
+        for (int i = 0; i < current.length; i++) {
+            if (current[i] == listener) {
+                Runnable[] shrunk = new Runnable[current.length - 1];
+                System.arraycopy(current, 0, shrunk, 0, i);
+                System.arraycopy(current, i + 1, shrunk, i, current.length - i - 1);
+                listeners = shrunk;
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Takes the next batch without waiting, or returns null. */
@@ -180,11 +204,16 @@ final class Inbox {
         }
     }
 
-    /** Releases every batch still held and wakes waiting consumers; idempotent. */
+    /**
+     * Releases every batch still held and wakes waiting consumers and, the first time, the
+     * listeners, so that a scheduled consumer sees the close; idempotent.
+     */
     void close() {
         List<Runnable> wake;
+        boolean first;
         lock.lock();
         try {
+            first = !closed;
             closed = true;
             InboundBatch batch;
             while ((batch = batches.pollFirst()) != null) {
@@ -202,6 +231,9 @@ final class Inbox {
         }
         for (Runnable sender : wake) {
             sender.run();
+        }
+        if (first) {
+            notifyListeners();
         }
     }
 

@@ -394,7 +394,12 @@ final class NettyTransport implements Transport {
 
     @Override
     public void onFramesAvailable(Runnable listener) {
-        inbox.listener(listener);
+        inbox.addListener(Objects.requireNonNull(listener, "listener"));
+    }
+
+    @Override
+    public boolean removeFramesAvailableListener(Runnable listener) {
+        return inbox.removeListener(Objects.requireNonNull(listener, "listener"));
     }
 
     @Override
