@@ -37,6 +37,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private final FrameHandler eventLoopHandler;
     private final FrameView view;
     private final Admission admission;
+    private final Discards discards;
     private final int maxFrameLength;
     /** The bytes of one small frame that a read cut short (or of a length field), copied; or null. */
     private ByteBuf partial;
@@ -48,8 +49,15 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private long assemblyRetained;
     private boolean failed;
 
+    /** A decoder whose discarded frames are counted nowhere; for pipelines without a transport (tests, benchmarks). */
     FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
             int maxFrameLength, Admission admission) {
+        this(receiver, sender, credentials, inbox, eventLoopHandler, maxFrameLength, admission, new Discards());
+    }
+
+    FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
+            int maxFrameLength, Admission admission, Discards discards) {
+        this.discards = discards;
         this.eventLoopHandler = eventLoopHandler;
         this.view = eventLoopHandler == null ? null : new FrameView();
         this.receiver = receiver;
@@ -180,6 +188,12 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     }
 
     private void deliver(ChannelHandlerContext ctx, InboundBatch batch) {
+        if (discards.isDiscarding()) {
+            // The transport is closing: read on to count what the sender had written, but hand nothing on.
+            discards.add(sender, batch.frames);
+            batch.buffer.release();
+            return;
+        }
         if (eventLoopHandler == null) {
             inbox.add(ctx.channel(), batch);
             return;
@@ -189,6 +203,10 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             view.batch(batch);
             int cursor = batch.cursor;
             for (int i = 0; i < batch.frames; i++) {
+                if (discards.isDiscarding()) { // the handler closed the transport
+                    discards.add(sender, batch.frames - i);
+                    break;
+                }
                 int length = (int) Protocol.lengthAt(buffer, batch.address, cursor);
                 view.frame(cursor + HEADER, length);
                 try {
