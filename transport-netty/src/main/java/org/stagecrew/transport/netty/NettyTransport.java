@@ -401,6 +401,11 @@ final class NettyTransport implements Transport {
         return inbox.frames();
     }
 
+    /** Whether the inbox is at capacity; for tests. */
+    boolean inboxFull() {
+        return inbox.isFull();
+    }
+
     /** Inbound connections still open; for tests. */
     int inboundConnections() {
         return inbound.size();
@@ -447,10 +452,11 @@ final class NettyTransport implements Transport {
                 }
             });
         }
+        boolean hungUp = true;
         for (ChannelFuture f : senders) {
-            f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            hungUp &= f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
-        boolean drained = inbox.awaitEmpty(deadline - System.nanoTime()) && inbound.isEmpty();
+        boolean drained = inbox.awaitEmpty(deadline - System.nanoTime()) && hungUp;
         close();
         return drained && discards.total() == discardedBefore;
     }
