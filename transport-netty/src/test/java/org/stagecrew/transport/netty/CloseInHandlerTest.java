@@ -88,6 +88,23 @@ class CloseInHandlerTest {
     @ParameterizedTest(name = "{0}")
     @EnumSource(value = IoMode.class, names = {"LOCAL", "NIO", "EPOLL", "IO_URING", "KQUEUE"})
     @SuppressWarnings("try")
+    void closeInsideAPollHandlerOnTheLastFrameOfABatchDoesNotReleaseItTwice(IoMode mode) throws Exception {
+        assumeAvailable(mode);
+        try (Transport receiver = open(mode); Transport sender = open(mode)) {
+            sender.send(receiver.address(), PooledByteBufAllocator.DEFAULT.directBuffer(8).writeLong(42), WAIT);
+            sender.flush(WAIT);
+            Await.until("the frame is in the inbox", WAIT, () -> ((NettyTransport) receiver).inboxFrames() == 1);
+
+            int returned = receiver.poll(frame -> receiver.close(), 10); // once threw IllegalReferenceCountException
+
+            assertEquals(1, returned);
+            assertEquals(Map.of(), receiver.stats().discardedFrames(), "the one frame was handled, nothing discarded");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = IoMode.class, names = {"LOCAL", "NIO", "EPOLL", "IO_URING", "KQUEUE"})
+    @SuppressWarnings("try")
     void closeInsideATimedPollHandlerOnAnotherThreadReleasesTheBatchOnce(IoMode mode) throws Exception {
         assumeAvailable(mode);
         try (Transport receiver = open(mode); Transport sender = open(mode)) {
