@@ -56,8 +56,9 @@ final class FrameAssembly {
     private void copy(ByteBuf in, int take) {
         while (take > 0) {
             if (tail == null) {
-                // Grow with what has arrived, so that the copies cost O(1) per byte and the tail at most doubles the memory.
-                int size = Math.min(length - received, Math.max(MIN_TAIL, received));
+                // Sized for this piece, and growing with what has arrived: the copies cost O(1) per byte, and the
+                // tails hold at most twice the bytes received (plus MIN_TAIL).
+                int size = Math.min(length - received, Math.max(MIN_TAIL, Math.max(received, take)));
                 tail = alloc.directBuffer(size, size);
                 tailMark = 0;
                 retained += tail.capacity();

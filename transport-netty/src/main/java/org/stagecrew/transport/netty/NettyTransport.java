@@ -72,8 +72,10 @@ final class NettyTransport implements Transport {
     private final FrameConsumer consumer;
     private final Discards discards = new Discards();
     private volatile boolean open = true;
-    /** Set once closeGracefully began: it runs at most once. */
+    /** Set once closeGracefully began: it runs at most once. Guarded by this. */
     private boolean draining;
+    /** Guarded by this. */
+    private boolean stoppedAccepting;
     /** The connection of the latest send, for the next send to the same Address object. */
     private volatile OutboundConnection lastConnection;
     private Channel serverChannel;
@@ -505,8 +507,15 @@ final class NettyTransport implements Transport {
         LOG.debug("closed transport {}", address);
     }
 
-    /** Closes the listening channel, so that no new connection is accepted, and unlinks the socket file; idempotent. */
+    /**
+     * Closes the listening channel, so that no new connection is accepted, and unlinks the socket
+     * file; once only, so that a file a successor has bound at our address since is never unlinked.
+     */
     private synchronized void stopAccepting(boolean onOwnLoop) {
+        if (stoppedAccepting) {
+            return;
+        }
+        stoppedAccepting = true;
         if (serverChannel != null) {
             ChannelFuture closed = serverChannel.close();
             if (!onOwnLoop) {

@@ -10,7 +10,23 @@ import io.netty.buffer.PoolChunkListMetric;
 import io.netty.buffer.PoolChunkMetric;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Random;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.IoMode;
+import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.test.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.stagecrew.transport.Address;
@@ -29,6 +45,11 @@ class DribbledFrameTest {
     /** The read buffer the adaptive receive allocator settles on for tiny reads (its minimum). */
     private static final int READ_BUFFER = 4096;
     private static final int MAX_FRAME = 64 * 1024 * 1024;
+    /**
+     * The constant of the socket test's bound: the receive buffer of the read in progress, and what the
+     * event loop's thread cache keeps of freed read buffers (counted as used by the arenas).
+     */
+    private static final int SOCKET_SLACK = 4 * 1024 * 1024;
     /** The constant of the bound: the smallest tail, and page runs the allocator keeps per size class. */
     private static final int SLACK = 64 * 1024;
 
@@ -54,18 +75,7 @@ class DribbledFrameTest {
      * those exactly, and every chunk in full).
      */
     private long liveDirectBytes() {
-        long bytes = 0;
-        for (PoolArenaMetric arena : alloc.metric().directArenas()) {
-            long chunks = 0;
-            for (PoolChunkListMetric list : arena.chunkLists()) {
-                for (PoolChunkMetric chunk : list) {
-                    bytes += chunk.chunkSize() - chunk.freeBytes();
-                    chunks += chunk.chunkSize();
-                }
-            }
-            bytes += arena.numActiveBytes() - chunks;
-        }
-        return bytes;
+        return usedDirectBytes(alloc);
     }
 
     /** One read: {@code length} bytes of {@code stream} in a fresh read buffer of {@code capacity}. */
@@ -147,6 +157,72 @@ class DribbledFrameTest {
             assertTrue(batch.buffer.nioBufferCount() > 1, "pieces that fill their read buffers are kept as slices, not copied");
         } finally {
             inbox.consumed(batch);
+        }
+    }
+
+    /** Pooled direct memory in use in {@code alloc}, from its own metrics (see {@link #liveDirectBytes()}). */
+    static long usedDirectBytes(PooledByteBufAllocator alloc) {
+        long bytes = 0;
+        for (PoolArenaMetric arena : alloc.metric().directArenas()) {
+            long chunks = 0;
+            for (PoolChunkListMetric list : arena.chunkLists()) {
+                for (PoolChunkMetric chunk : list) {
+                    bytes += chunk.chunkSize() - chunk.freeBytes();
+                    chunks += chunk.chunkSize();
+                }
+            }
+            bytes += arena.numActiveBytes() - chunks;
+        }
+        return bytes;
+    }
+
+    /**
+     * The attack over a real socket: a raw client passes the hello (same uid) and writes a large
+     * frame one byte per write, paced so that the receiver reads about one byte per read. Once the
+     * frame is complete and waits in the inbox, the transport's pooled allocator must hold about the
+     * frame's size, not a read buffer per byte.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = IoMode.class, names = {"NIO", "EPOLL", "IO_URING", "KQUEUE"})
+    void aLargeFrameDribbledOverASocketHoldsAboutItsSizeInTheReceiver(IoMode mode, @TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(mode.isAvailable(), () -> "IoMode." + mode + " is not available here: " + mode.unavailabilityCause());
+        int payload = FrameBatchDecoder.ASSEMBLE_THRESHOLD + 1000;
+        byte[] stream = frameStream(payload);
+        try (Transport receiver = Transport.open(TransportConfig.builder().socketDirectory(dir).ioMode(mode).build());
+                SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            client.connect(UnixDomainSocketAddress.of(receiver.address().toPath()));
+            ByteBuf hello = Protocol.encodeHello(PooledByteBufAllocator.DEFAULT, Address.of(dir.resolve("dribbler.sock")));
+            try {
+                client.write(hello.nioBuffer());
+            } finally {
+                hello.release();
+            }
+            ByteBuffer answer = ByteBuffer.allocate(Protocol.NOTICE_HEADER_LENGTH);
+            while (answer.hasRemaining() && client.read(answer) >= 0) {
+                // the accept notice's header; its detail stays unread
+            }
+            assertEquals(Protocol.ACCEPTED, answer.get(Protocol.NOTICE_CODE_OFFSET), "the hello was accepted");
+
+            long before = usedDirectBytes(PooledByteBufAllocator.DEFAULT);
+            ByteBuffer one = ByteBuffer.allocateDirect(1);
+            for (byte b : stream) {
+                one.clear();
+                one.put(b).flip();
+                client.write(one);
+                LockSupport.parkNanos(20_000); // the attacker's pace (not a synchronisation): about one byte per read
+            }
+            Await.until("the dribbled frame is in the inbox", Duration.ofSeconds(30),
+                    () -> ((NettyTransport) receiver).inboxFrames() == 1);
+            long held = usedDirectBytes(PooledByteBufAllocator.DEFAULT) - before;
+
+            System.out.printf("[DribbledFrameTest] %s: a frame of %,d bytes dribbled one byte per write holds %,d bytes of pooled"
+                    + " direct memory in the receiver%n", mode, stream.length, held);
+            long bound = 2L * stream.length + SOCKET_SLACK;
+            assertTrue(held <= bound, mode + ": a frame of " + stream.length + " bytes dribbled one byte per write holds " + held
+                    + " bytes of pooled direct memory, above " + bound);
+            try (Frame frame = receiver.receive(Duration.ofSeconds(10))) {
+                assertEquals(payload, frame.payload().readableBytes());
+            }
         }
     }
 }
