@@ -445,14 +445,18 @@ final class NettyTransport implements Transport {
         List<ChannelFuture> senders = new ArrayList<>();
         for (Channel ch : inbound) {
             senders.add(ch.closeFuture());
-            ch.eventLoop().execute(() -> {
-                if (ch.pipeline().get(FrameBatchDecoder.class) == null) {
-                    ch.close(); // still in its hello: it has sent no frame
-                } else {
-                    ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN, "transport " + address
-                            + " is shutting down"));
-                }
-            });
+            try {
+                ch.eventLoop().execute(() -> {
+                    if (ch.pipeline().get(FrameBatchDecoder.class) == null) {
+                        ch.close(); // still in its hello: it has sent no frame
+                    } else {
+                        ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN, "transport " + address
+                                + " is shutting down"));
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // a concurrent close() has stopped the event loop, and closed the connection with it
+            }
         }
         boolean hungUp = true;
         for (ChannelFuture f : senders) {
