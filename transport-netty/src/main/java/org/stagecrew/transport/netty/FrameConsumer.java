@@ -31,6 +31,11 @@ final class FrameConsumer {
     private InboundBatch current;
     private InboundBatch viewed;
 
+    /** A consumer whose discarded frames are counted nowhere; for benchmarks that build one beside a transport. */
+    FrameConsumer(NettyTransport transport, Inbox inbox) {
+        this(transport, inbox, new Discards());
+    }
+
     FrameConsumer(NettyTransport transport, Inbox inbox, Discards discards) {
         this.transport = transport;
         this.inbox = inbox;
