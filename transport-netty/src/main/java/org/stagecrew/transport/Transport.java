@@ -204,16 +204,54 @@ public interface Transport extends AutoCloseable {
      */
     boolean hasFrames();
 
-    /** Returns the counters of accepted, rejected and failed inbound connections. */
+    /**
+     * Returns an immutable snapshot of the counters of accepted, rejected and failed inbound
+     * connections and, per sender, of the received frames that closing threw away (see {@link
+     * #close()}). Still answers after the transport is closed.
+     */
     TransportStats stats();
 
     /** Returns whether the transport is open. */
     boolean isOpen();
 
     /**
+     * Shuts down without discarding: stops accepting connections and unlinks the socket file, tells
+     * every connected sender {@code SHUTTING_DOWN} (its later sends fail with {@link
+     * TransportClosedException}), keeps reading until every sender has hung up, and waits until the
+     * application has consumed every received frame through {@link #receive}, {@link #poll} or its
+     * workers, which go on running meanwhile; then {@link #close()}s. Sends from this transport still
+     * work while it drains. At {@code timeout}, closes anyway, counting what is left as {@code close()}
+     * does.
+     *
+     * <p>Must be called from a thread other than the transport's consumers: called from a frame
+     * handler (poll or event-loop handler) it cannot wait for itself, and closes at once. Calling it
+     * again, or after {@code close()}, returns {@code false} at once.
+     *
+     * @param timeout how long to wait for the senders to hang up and the inbox to be drained
+     * @return {@code true} if nothing was discarded: every sender hung up and every frame was consumed
+     *     in time
+     */
+    boolean closeGracefully(Duration timeout);
+
+    /**
      * Closes the transport: stops accepting, fails pending sends with {@link
      * TransportClosedException}, releases queued and received buffers, unlinks the socket file and
      * stops the event loop. Idempotent; waits a bounded time for the event loop to finish.
+     *
+     * <p><b>Frames in flight towards this transport.</b> No frame is handed to a consumer once
+     * {@code close()} has begun, not even the rest of the batch a {@code poll} is walking (its
+     * handler may call {@code close()} itself; {@code poll} then returns normally). Every connected
+     * sender is told {@code SHUTTING_DOWN}: its sends not yet written fail with {@link
+     * TransportClosedException}, and it hangs up. Until it does (at most one second) this transport
+     * reads on, so that what the sender had already written to the socket is read too. Every whole
+     * frame received and not consumed, whether in the socket, in the inbox or in the batch at hand, is
+     * released and counted per sender in {@link TransportStats#discardedFrames()}, and one line per
+     * sender with its count is logged at WARN. So for each sender: frames whose send succeeded =
+     * frames consumed here + frames counted as discarded. Not counted: a frame cut short by its
+     * sender hanging up (that sender saw its send fail), and what a sender that does not hang up
+     * within the second still had in the socket, or, when {@code close()} is called on an event loop
+     * of this transport (an event-loop handler), in the socket at that moment.
+     * To lose nothing, use {@link #closeGracefully(Duration)}.
      */
     @Override
     void close();

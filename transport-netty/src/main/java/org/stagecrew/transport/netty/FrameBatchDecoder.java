@@ -1,7 +1,6 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.slf4j.Logger;
@@ -15,7 +14,8 @@ import org.stagecrew.transport.PeerCredentials;
  * batches: every whole frame of one read goes out as one retained slice of the read buffer, with
  * no copy. A frame cut by the end of a read is completed from the next reads: a small one is copied
  * into a buffer sized for it, a large one ({@value #ASSEMBLE_THRESHOLD} bytes and more) is put
- * together from slices of the reads, without a copy.
+ * together by a {@link FrameAssembly}: from slices of large reads without a copy, with small pieces
+ * copied, so that the memory held stays proportional to the bytes received.
  * With an event-loop handler configured, each batch is walked here instead, frame by frame, with
  * a reused {@link FrameView}: no hand-off to another thread.
  *
@@ -37,19 +37,23 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private final FrameHandler eventLoopHandler;
     private final FrameView view;
     private final Admission admission;
+    private final Discards discards;
     private final int maxFrameLength;
     /** The bytes of one small frame that a read cut short (or of a length field), copied; or null. */
     private ByteBuf partial;
-    /** Slices of the reads that carry one large frame so far, or null. */
-    private CompositeByteBuf assembly;
-    /** Header plus payload length of the frame in {@link #assembly}. */
-    private int assemblyLength;
-    /** Capacity of the read buffers that the slices in {@link #assembly} keep alive. */
-    private long assemblyRetained;
+    /** The large frame being put together from the reads that carry it, or null. */
+    private FrameAssembly assembly;
     private boolean failed;
 
+    /** A decoder whose discarded frames are counted nowhere; for pipelines without a transport (tests, benchmarks). */
     FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
             int maxFrameLength, Admission admission) {
+        this(receiver, sender, credentials, inbox, eventLoopHandler, maxFrameLength, admission, new Discards());
+    }
+
+    FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
+            int maxFrameLength, Admission admission, Discards discards) {
+        this.discards = discards;
         this.eventLoopHandler = eventLoopHandler;
         this.view = eventLoopHandler == null ? null : new FrameView();
         this.receiver = receiver;
@@ -94,7 +98,9 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
                 return false;
             }
             if (length >= ASSEMBLE_THRESHOLD) {
-                startAssembly(ctx, partial, length, partial.capacity());
+                assembly = new FrameAssembly(ctx.alloc(), HEADER + (int) length);
+                assembly.append(partial);
+                partial.release();
                 partial = null;
                 return continueAssembly(ctx, in);
             }
@@ -116,20 +122,15 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         return true;
     }
 
-    /** Adds the next part of the large frame from {@code in}, without a copy; returns true once it was delivered. */
+    /** Adds the next part of the large frame from {@code in}; returns true once it was delivered. */
     private boolean continueAssembly(ChannelHandlerContext ctx, ByteBuf in) {
-        int take = Math.min(assemblyLength - assembly.readableBytes(), in.readableBytes());
-        if (take > 0) {
-            assembly.addComponent(true, in.retainedSlice(in.readerIndex(), take));
-            in.skipBytes(take);
-            assemblyRetained += in.capacity();
-        }
-        if (assembly.readableBytes() < assemblyLength) {
+        if (!assembly.append(in)) {
             return false;
         }
-        ByteBuf complete = assembly;
+        long retained = assembly.retained();
+        ByteBuf complete = assembly.take();
         assembly = null;
-        deliver(ctx, new InboundBatch(sender, credentials, complete, 1, (int) Math.min(Integer.MAX_VALUE, assemblyRetained)));
+        deliver(ctx, new InboundBatch(sender, credentials, complete, 1, (int) Math.min(Integer.MAX_VALUE, retained)));
         return true;
     }
 
@@ -163,23 +164,21 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         int rest = end - position;
         long cutLength = rest >= HEADER ? Protocol.lengthAt(in, address, position) : -1;
         if (cutLength >= ASSEMBLE_THRESHOLD) {
-            startAssembly(ctx, in.retainedSlice(position, rest), cutLength, in.capacity());
-            in.skipBytes(rest);
+            assembly = new FrameAssembly(ctx.alloc(), HEADER + (int) cutLength);
+            assembly.append(in);
         } else if (rest > 0) {
             partial = ctx.alloc().directBuffer(cutLength >= 0 ? HEADER + (int) cutLength : HEADER);
             partial.writeBytes(in, rest);
         }
     }
 
-    /** Starts putting a large frame together from {@code first}, its first bytes (owned by the assembly now). */
-    private void startAssembly(ChannelHandlerContext ctx, ByteBuf first, long payloadLength, int retained) {
-        assembly = ctx.alloc().compositeDirectBuffer(Integer.MAX_VALUE);
-        assembly.addComponent(true, first);
-        assemblyLength = HEADER + (int) payloadLength;
-        assemblyRetained = retained;
-    }
-
     private void deliver(ChannelHandlerContext ctx, InboundBatch batch) {
+        if (discards.isDiscarding()) {
+            // The transport is closing: read on to count what the sender had written, but hand nothing on.
+            discards.add(sender, batch.frames);
+            batch.buffer.release();
+            return;
+        }
         if (eventLoopHandler == null) {
             inbox.add(ctx.channel(), batch);
             return;
@@ -189,6 +188,10 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             view.batch(batch);
             int cursor = batch.cursor;
             for (int i = 0; i < batch.frames; i++) {
+                if (discards.isDiscarding()) { // the handler closed the transport
+                    discards.add(sender, batch.frames - i);
+                    break;
+                }
                 int length = (int) Protocol.lengthAt(buffer, batch.address, cursor);
                 view.frame(cursor + HEADER, length);
                 try {
@@ -217,7 +220,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         if (partial != null || assembly != null) {
             LOG.warn("connection from {} to {} closed inside a frame: {} bytes of it had arrived and are dropped",
-                    sender, receiver, partial != null ? partial.readableBytes() : assembly.readableBytes());
+                    sender, receiver, partial != null ? partial.readableBytes() : assembly.received());
             releasePartial();
         }
         super.channelInactive(ctx);

@@ -14,19 +14,32 @@ import org.stagecrew.transport.TransportException;
  * batch when it is used up. Handlers get the reused {@link FrameView}; {@link #receive} cuts an
  * owned slice. One consumer at a time (a lock per call, not per frame), so frames of one sender
  * reach the application in order even when several threads poll.
+ *
+ * <p>Once the transport is closed no further frame is handed out, not even from the batch at hand;
+ * the frames of that batch not handed out are counted in {@link Discards} and it is released
+ * exactly once: by {@link #releaseAfterClose} if no consumer walks it, otherwise by the consumer as
+ * its call ends. A handler may close the transport: the lock is reentrant, so the close must not
+ * release the batch that the handler's own frame lies in.
  */
 final class FrameConsumer {
     private final NettyTransport transport;
     private final Inbox inbox;
+    private final Discards discards;
     private final ReentrantLock lock = new ReentrantLock();
     private final FrameView view = new FrameView();
     /** The batch being walked, or null; guarded by {@link #lock}. */
     private InboundBatch current;
     private InboundBatch viewed;
 
+    /** A consumer whose discarded frames are counted nowhere; for benchmarks that build one beside a transport. */
     FrameConsumer(NettyTransport transport, Inbox inbox) {
+        this(transport, inbox, new Discards());
+    }
+
+    FrameConsumer(NettyTransport transport, Inbox inbox, Discards discards) {
         this.transport = transport;
         this.inbox = inbox;
+        this.discards = discards;
     }
 
     /** Whether frames are waiting, in the inbox or in the batch at hand. */
@@ -78,7 +91,8 @@ final class FrameConsumer {
 
     private int handle(FrameHandler handler, int limit) {
         int handled = 0;
-        while (handled < limit) {
+        // A handler may have closed the transport: hand out nothing more (the volatile read is one load per frame).
+        while (handled < limit && transport.isOpen()) {
             InboundBatch batch = current;
             if (batch == null) {
                 batch = inbox.poll();
@@ -115,6 +129,11 @@ final class FrameConsumer {
         }
     }
 
+    /** Whether the calling thread is inside a consumer's call, e.g. in a poll handler. */
+    boolean isHeldByCurrentThread() {
+        return lock.isHeldByCurrentThread();
+    }
+
     private boolean acquire(Duration timeout) {
         if (!transport.isOpen()) {
             // A fresh exception, so that its stack trace shows the caller rather than the transport's construction.
@@ -139,16 +158,33 @@ final class FrameConsumer {
         }
     }
 
-    /** Releases the batch at hand once the transport is closed, unless a consumer still walks it. */
+    /**
+     * Once the transport is closed, counts the frames of the batch at hand that were not handed out
+     * as discarded and releases it, unless a consumer on another thread still walks it (that
+     * consumer does this as its call ends). Called from a handler, that is inside a consumer's call
+     * on this thread, it counts all but the frame being handled and leaves the release to the
+     * consumer, whose frame view is still in use.
+     */
     void releaseAfterClose() {
         if (lock.tryLock()) {
             try {
-                if (current != null) {
-                    current.buffer.release();
-                    current = null;
+                InboundBatch batch = current;
+                if (batch == null) {
+                    return;
+                }
+                if (lock.getHoldCount() > 1) {
+                    // Inside a handler: the frame at the cursor is being handled and its advance() will come.
+                    discards.add(batch.sender, batch.remaining - 1);
+                    batch.remaining = 1;
+                    return;
+                }
+                discards.add(batch.sender, batch.remaining);
+                current = null;
+                if (viewed == batch) {
                     viewed = null;
                     view.clear();
                 }
+                inbox.consumed(batch);
             } finally {
                 lock.unlock();
             }

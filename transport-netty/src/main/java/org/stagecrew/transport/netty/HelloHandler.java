@@ -42,8 +42,14 @@ final class HelloHandler extends ByteToMessageDecoder {
      */
     static HelloHandler forInbox(Address receiver, Inbox inbox, FrameHandler eventLoopHandler, int maxFrameLength,
             long helloTimeoutNanos, Admission admission) {
+        return forInbox(receiver, inbox, eventLoopHandler, maxFrameLength, helloTimeoutNanos, admission, new Discards());
+    }
+
+    /** As above, counting in {@code discards} what a closing transport throws away. */
+    static HelloHandler forInbox(Address receiver, Inbox inbox, FrameHandler eventLoopHandler, int maxFrameLength,
+            long helloTimeoutNanos, Admission admission, Discards discards) {
         return new HelloHandler(receiver, (ctx, sender, credentials) -> ctx.pipeline().replace(ctx.handler(), "frames",
-                new FrameBatchDecoder(receiver, sender, credentials, inbox, eventLoopHandler, maxFrameLength, admission)),
+                new FrameBatchDecoder(receiver, sender, credentials, inbox, eventLoopHandler, maxFrameLength, admission, discards)),
                 maxFrameLength, helloTimeoutNanos, admission);
     }
 

@@ -23,6 +23,9 @@ import org.stagecrew.transport.TransportException;
  * Netty drops what a paused {@code LocalChannel} still queues when its peer closes; our in-JVM
  * senders stop at a full inbox themselves ({@link #parkUntilRoom}), at most one drain pass late.
  *
+ * <p>Closing releases every batch still held and counts its frames in {@link Discards}, per
+ * sender; so does a batch added after the close.
+ *
  * <p>Thread-safe. Locking is per batch, never per frame.
  */
 final class Inbox {
@@ -32,6 +35,9 @@ final class Inbox {
     private final long capacityBytes;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition notEmpty = lock.newCondition();
+    /** Signalled when the last frame held was consumed, or on close. */
+    private final Condition empty = lock.newCondition();
+    private final Discards discards;
     private final ArrayDeque<InboundBatch> batches = new ArrayDeque<>();
     private final List<Channel> paused = new ArrayList<>();
     /** In-JVM (LOCAL) senders parked until there is room; see {@link #parkUntilRoom}. */
@@ -46,7 +52,12 @@ final class Inbox {
     private volatile Runnable[] listeners = NO_LISTENERS;
 
     Inbox(Address owner, int capacityFrames, long capacityBytes) {
+        this(owner, capacityFrames, capacityBytes, new Discards());
+    }
+
+    Inbox(Address owner, int capacityFrames, long capacityBytes, Discards discards) {
         this.owner = owner;
+        this.discards = discards;
         this.capacityFrames = capacityFrames;
         this.capacityBytes = capacityBytes;
     }
@@ -56,6 +67,7 @@ final class Inbox {
         lock.lock();
         try {
             if (closed) {
+                discards.add(batch.sender, batch.frames);
                 batch.buffer.release();
                 return;
             }
@@ -152,6 +164,9 @@ final class Inbox {
         try {
             frames -= batch.frames;
             bytes -= batch.bytes;
+            if (frames == 0) {
+                empty.signalAll();
+            }
             if (full && frames <= capacityFrames / 2 && bytes <= capacityBytes / 2) {
                 full = false;
                 resume = new ArrayList<>(paused);
@@ -205,6 +220,28 @@ final class Inbox {
     }
 
     /**
+     * Waits up to {@code nanos} until consumers have consumed every frame held (including the batch
+     * one is walking) or the inbox is closed; returns whether it is empty.
+     */
+    boolean awaitEmpty(long nanos) {
+        lock.lock();
+        try {
+            while (frames > 0 && !closed) {
+                if (nanos <= 0) {
+                    return false;
+                }
+                nanos = empty.awaitNanos(nanos);
+            }
+            return frames == 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return frames == 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Releases every batch still held and wakes waiting consumers and, the first time, the
      * listeners, so that a scheduled consumer sees the close; idempotent.
      */
@@ -219,6 +256,7 @@ final class Inbox {
             while ((batch = batches.pollFirst()) != null) {
                 frames -= batch.frames;
                 bytes -= batch.bytes;
+                discards.add(batch.sender, batch.remaining);
                 batch.buffer.release();
             }
             paused.clear();
@@ -226,6 +264,7 @@ final class Inbox {
             wake = new ArrayList<>(parkedSenders);
             parkedSenders.clear();
             notEmpty.signalAll();
+            empty.signalAll();
         } finally {
             lock.unlock();
         }

@@ -53,6 +53,8 @@ final class NettyTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
     private static final int SOCKET_BUFFER_SIZE = 1024 * 1024;
     private static final long CLOSE_TIMEOUT_MILLIS = 5_000;
+    /** How long close() reads on after SHUTTING_DOWN, counting what the senders had written, until they hang up. */
+    private static final long DISCARD_DRAIN_MILLIS = 1_000;
 
     private final TransportConfig config;
     private final IoBackend backend;
@@ -66,7 +68,12 @@ final class NettyTransport implements Transport {
     private final Inbox inbox;
     private final Admission admission;
     private final FrameConsumer consumer;
+    private final Discards discards = new Discards();
     private volatile boolean open = true;
+    /** Set once closeGracefully began: it runs at most once. Guarded by this. */
+    private boolean draining;
+    /** Guarded by this. */
+    private boolean stoppedAccepting;
     private Channel serverChannel;
 
     private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group) {
@@ -75,9 +82,9 @@ final class NettyTransport implements Transport {
         this.address = address;
         this.socketFile = backend.mode().usesSocketFiles() && !address.isAbstract() ? address.toPath() : null;
         this.group = group;
-        this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes());
+        this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes(), discards);
         this.admission = new Admission(backend, config.peerPolicy(), config.maxConnections());
-        this.consumer = new FrameConsumer(this, inbox);
+        this.consumer = new FrameConsumer(this, inbox, discards);
         WriteBufferWaterMark waterMark =
                 new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark());
         this.clientTemplate = new Bootstrap()
@@ -133,7 +140,7 @@ final class NettyTransport implements Transport {
                         inbound.add(ch);
                         ch.closeFuture().addListener(f -> inbound.remove(ch));
                         ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.eventLoopHandler(), config.maxFrameLength(),
-                                config.helloTimeout().toNanos(), admission));
+                                config.helloTimeout().toNanos(), admission, discards));
                     }
                 });
         if (backend != IoBackend.LOCAL) {
@@ -384,7 +391,24 @@ final class NettyTransport implements Transport {
 
     @Override
     public TransportStats stats() {
-        return admission.stats();
+        TransportStats connections = admission.stats();
+        return new TransportStats(connections.connectionsAccepted(), connections.connectionsRejected(), connections.protocolErrors(),
+                discards.snapshot());
+    }
+
+    /** Frames in the inbox, including those of a batch a consumer walks; for tests. */
+    long inboxFrames() {
+        return inbox.frames();
+    }
+
+    /** Whether the inbox is at capacity; for tests. */
+    boolean inboxFull() {
+        return inbox.isFull();
+    }
+
+    /** Inbound connections still open; for tests. */
+    int inboundConnections() {
+        return inbound.size();
     }
 
     @Override
@@ -403,6 +427,50 @@ final class NettyTransport implements Transport {
     }
 
     @Override
+    public boolean closeGracefully(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (this) {
+            if (!open || draining) {
+                return false;
+            }
+            draining = true;
+        }
+        if (isOwnEventLoop() || consumer.isHeldByCurrentThread()) {
+            // A handler would wait for itself: the inbox cannot drain while it runs.
+            LOG.warn("closeGracefully on {} was called from a frame handler, which cannot wait for the inbox to drain;"
+                    + " closing at once", address);
+            close();
+            return false;
+        }
+        long discardedBefore = discards.total();
+        stopAccepting(false);
+        List<ChannelFuture> senders = new ArrayList<>();
+        for (Channel ch : inbound) {
+            senders.add(ch.closeFuture());
+            try {
+                ch.eventLoop().execute(() -> {
+                    if (ch.pipeline().get(FrameBatchDecoder.class) == null) {
+                        ch.close(); // still in its hello: it has sent no frame
+                    } else {
+                        ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN, "transport " + address
+                                + " is shutting down"));
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // a concurrent close() has stopped the event loop, and closed the connection with it
+            }
+        }
+        boolean hungUp = true;
+        for (ChannelFuture f : senders) {
+            hungUp &= f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+        boolean drained = inbox.awaitEmpty(deadline - System.nanoTime()) && hungUp;
+        close();
+        return drained && discards.total() == discardedBefore;
+    }
+
+    @Override
     public void close() {
         if (!open) {
             return;
@@ -413,20 +481,11 @@ final class NettyTransport implements Transport {
             }
             open = false;
         }
+        // From here on, frames read from the sockets are counted as discarded instead of delivered.
+        discards.startDiscarding();
         // On one of our own event loops we must not wait for that loop: close without waiting.
         boolean onOwnLoop = isOwnEventLoop();
-        if (serverChannel != null) {
-            ChannelFuture closed = serverChannel.close();
-            if (!onOwnLoop) {
-                closed.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
-            }
-        }
-        if (socketFile != null) {
-            SocketFiles.unlink(socketFile);
-        }
-        if (backend == IoBackend.LOCAL) {
-            LocalLoop.unregister(address, inbox);
-        }
+        stopAccepting(onOwnLoop);
         closeInbound(onOwnLoop);
         List<Future<?>> failing = new ArrayList<>();
         for (OutboundConnection connection : connections.values()) {
@@ -451,22 +510,68 @@ final class NettyTransport implements Transport {
             }
         }
         connections.clear();
+        discards.log(LOG, address);
         LOG.debug("closed transport {}", address);
     }
 
-    /** Tells every connected sender that we are closing, so its pending sends fail with that reason. */
+    /**
+     * Closes the listening channel, so that no new connection is accepted, and unlinks the socket
+     * file; once only, so that a file a successor has bound at our address since is never unlinked.
+     */
+    private synchronized void stopAccepting(boolean onOwnLoop) {
+        if (stoppedAccepting) {
+            return;
+        }
+        stoppedAccepting = true;
+        if (serverChannel != null) {
+            ChannelFuture closed = serverChannel.close();
+            if (!onOwnLoop) {
+                closed.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+            }
+        }
+        if (socketFile != null) {
+            SocketFiles.unlink(socketFile);
+        }
+        if (backend == IoBackend.LOCAL) {
+            LocalLoop.unregister(address, inbox);
+        }
+    }
+
+    /**
+     * Tells every connected sender that we are closing, so that its pending sends fail with that
+     * reason and it hangs up; meanwhile reads on, counting (not delivering) the frames it had written,
+     * until it hangs up or {@value #DISCARD_DRAIN_MILLIS} ms have passed. On our own event loop we
+     * cannot wait for it: the connections are closed at once and what their sockets still hold is
+     * not counted.
+     */
     private void closeInbound(boolean onOwnLoop) {
         List<ChannelFuture> closing = new ArrayList<>();
         for (Channel ch : inbound) {
-            ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN, "transport " + address + " is closing"))
-                    .addListener(ChannelFutureListener.CLOSE);
             closing.add(ch.closeFuture());
+            Runnable notify = () -> {
+                ChannelFuture notice = ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN,
+                        "transport " + address + " is closing"));
+                if (onOwnLoop || ch.pipeline().get(FrameBatchDecoder.class) == null) {
+                    notice.addListener(ChannelFutureListener.CLOSE); // cannot wait, or still in its hello: no frames yet
+                } else {
+                    ch.config().setAutoRead(true); // a paused connection (full inbox) must be read on to count what it carries
+                }
+            };
+            if (ch.eventLoop().inEventLoop()) {
+                notify.run();
+            } else {
+                ch.eventLoop().execute(notify);
+            }
         }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_TIMEOUT_MILLIS);
+        if (onOwnLoop) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DISCARD_DRAIN_MILLIS);
         for (ChannelFuture f : closing) {
-            if (!onOwnLoop && !f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                LOG.warn("inbound connection {} of {} did not close within {} ms", f.channel(), address, CLOSE_TIMEOUT_MILLIS);
-                f.channel().close();
+            if (!f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                LOG.warn("sender on {} to {} did not hang up within {} ms of SHUTTING_DOWN; closing it, and the frames"
+                        + " still in its socket are not counted as discarded", f.channel(), address, DISCARD_DRAIN_MILLIS);
+                f.channel().close().awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
             }
         }
     }
