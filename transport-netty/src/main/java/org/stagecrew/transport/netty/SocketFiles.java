@@ -16,8 +16,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,8 +25,9 @@ import org.stagecrew.transport.TransportException;
 
 /**
  * Owns everything about socket files on disk: the private directory they live in, their unique
- * names, replacing stale ones before bind, their 0600 permissions, and unlinking them on close and
- * at JVM exit. Nothing here follows a symbolic link, so a directory or file planted by another
+ * names, replacing stale ones before bind, their 0600 permissions, and unlinking them. Who may
+ * replace, bind and unlink the file at a path is {@link AddressLock}'s job: call {@link #clearStale}
+ * only while holding it. Nothing here follows a symbolic link, so a directory or file planted by another
  * user is refused rather than used.
  *
  * <p>Thread-safety: all methods are thread-safe. The file system itself is shared with other
@@ -48,8 +47,6 @@ final class SocketFiles {
     private static final AtomicLong COUNTER = new AtomicLong();
     /** This process's uid, or null where the platform does not tell (then user names are compared). */
     private static final Integer PROCESS_UID = knownUid(PeerCredentials.ofThisProcess().uid());
-    private static final Set<Path> UNLINK_ON_EXIT = ConcurrentHashMap.newKeySet();
-    private static final AtomicBoolean EXIT_HOOK_INSTALLED = new AtomicBoolean();
 
     private SocketFiles() {}
 
@@ -159,26 +156,12 @@ final class SocketFiles {
         }
     }
 
-    /** Unlinks the socket file if present and forgets it for exit; never throws, a failure is logged at WARN. */
+    /** Unlinks the file if present; never throws, a failure is logged at WARN. */
     static void unlink(Path socketFile) {
-        UNLINK_ON_EXIT.remove(socketFile.toAbsolutePath().normalize());
         try {
             Files.deleteIfExists(socketFile);
         } catch (IOException e) {
             LOG.warn("unlink failed for {}: {}", socketFile, e.toString());
-        }
-    }
-
-    /** Registers the socket file to be unlinked when the JVM exits, unless {@link #unlink} removes it first. */
-    static void unlinkOnExit(Path socketFile) {
-        UNLINK_ON_EXIT.add(Objects.requireNonNull(socketFile, "socketFile").toAbsolutePath().normalize());
-        if (EXIT_HOOK_INSTALLED.compareAndSet(false, true)) {
-            try {
-                Runtime.getRuntime().addShutdownHook(new Thread(
-                        () -> UNLINK_ON_EXIT.forEach(SocketFiles::unlink), "stagecrew-unlink-on-exit"));
-            } catch (IllegalStateException alreadyExiting) {
-                LOG.warn("unlink-on-exit failed for {}: the JVM is already shutting down", socketFile);
-            }
         }
     }
 
