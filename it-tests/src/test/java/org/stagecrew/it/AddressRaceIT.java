@@ -50,6 +50,9 @@ import org.stagecrew.transport.TransportConfig;
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class AddressRaceIT {
     static final int ROUNDS = 12;
+    static final long CHURN_MILLIS = 3_000;
+    /** Above Linux's largest pid_max (2^22): the pid of no live process. */
+    static final long DEAD_PID = 999_999_999L;
     static final Duration WAIT = Duration.ofSeconds(60);
     static final String NAME = "race.sock";
     static final String[] JVM = {"-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"};
@@ -103,7 +106,9 @@ class AddressRaceIT {
                 anomalies.add(label + ": neither opened: " + answerA + " / " + answerB);
             } else {
                 String loser = openedA ? answerB : answerA;
-                if (!loser.startsWith("IN_USE ") || !loser.contains(socketFile.toString())) {
+                // The owner's pid, once it has written it; "another process" if the loser looked just before.
+                String owner = loser.contains("owned by another process") ? "another process" : "process " + (openedA ? a : b).pid;
+                if (!loser.startsWith("IN_USE ") || !loser.contains(socketFile.toString()) || !loser.contains("owned by " + owner + ",")) {
                     anomalies.add(label + ": the loser answered " + loser);
                 }
                 String reached = sendAndReceive(mode, socketFile, openedA ? a : b, label);
@@ -127,6 +132,17 @@ class AddressRaceIT {
         int both = bothOpened;
         assertTrue(both == 0 && anomalies.isEmpty(), () -> mode + ": both JVMs opened the address in " + both + " of "
                 + 2 * ROUNDS + " rounds; other anomalies: " + anomalies);
+
+        a.tell("CHURN " + mode + " " + dir + " " + NAME + " " + CHURN_MILLIS);
+        b.tell("CHURN " + mode + " " + dir + " " + NAME + " " + CHURN_MILLIS);
+        String churnA = a.answer(), churnB = b.answer();
+        System.out.printf("[AddressRaceIT] %s: both JVMs opening and closing for %d ms: a %s; b %s%n", mode, CHURN_MILLIS, churnA, churnB);
+        for (String churn : List.of(churnA, churnB)) {
+            assertTrue(churn.startsWith("CHURNED ") && churn.contains(" overlaps=0 ") && churn.contains(" misrouted=0 ")
+                    && churn.contains(" failures=0 "), () -> mode + ": two owners at once, a lost frame or a failure: " + churn);
+        }
+        assertTrue(!churnA.contains("opened=0 ") && !churnB.contains("opened=0 "),
+                "both JVMs owned the address at times during the churn, so that it changed hands");
 
         a.tell("OPEN " + mode + " " + dir + " " + NAME);
         a.expect("OPENED");
@@ -157,7 +173,7 @@ class AddressRaceIT {
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(socketFile));
         }
-        Files.writeString(lockFile, "4242\n");
+        Files.writeString(lockFile, DEAD_PID + "\n");
     }
 
     private Racer start(String name) throws IOException, InterruptedException {
@@ -180,6 +196,7 @@ class AddressRaceIT {
         final String name;
         final Process process;
         final Path log;
+        final long pid;
         final Writer stdin;
         final BlockingQueue<String> answers = new LinkedBlockingQueue<>();
 
@@ -187,6 +204,7 @@ class AddressRaceIT {
             this.name = name;
             this.process = process;
             this.log = log;
+            this.pid = process.pid();
             this.stdin = new OutputStreamWriter(process.getOutputStream(), UTF_8);
             Thread reader = new Thread(() -> {
                 try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8))) {

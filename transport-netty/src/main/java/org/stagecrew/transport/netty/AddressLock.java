@@ -13,6 +13,7 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -56,6 +57,8 @@ final class AddressLock implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AddressLock.class);
     private static final int ATTEMPTS = 8;
+    /** How long a dead owner's listening socket may outlive it (io_uring's deferred clean-up); see {@link #clearStale()}. */
+    static final Duration LINGER_WAIT = Duration.ofSeconds(2);
     private static final Set<OpenOption> CREATE_RW = Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
             StandardOpenOption.WRITE, NOFOLLOW_LINKS);
     private static final Set<OpenOption> READ_EXISTING = Set.of(StandardOpenOption.READ, NOFOLLOW_LINKS);
@@ -70,10 +73,13 @@ final class AddressLock implements AutoCloseable {
     private final Path lockFile;
     private final FileChannel channel;
     private final FileChannel witness;
+    /** Whether the lock file named an owner that is no longer alive: it was killed, or its JVM halted. */
+    private final boolean previousOwnerDied;
     private boolean bound;
     private boolean released;
 
-    private AddressLock(Path socketFile, Path lockFile, FileChannel channel, FileChannel witness) {
+    private AddressLock(Path socketFile, Path lockFile, FileChannel channel, FileChannel witness, boolean previousOwnerDied) {
+        this.previousOwnerDied = previousOwnerDied;
         this.socketFile = socketFile;
         this.lockFile = lockFile;
         this.channel = channel;
@@ -136,11 +142,15 @@ final class AddressLock implements AutoCloseable {
         FileChannel witness = null;
         try {
             FileLock lock = lock(socketFile, lockFile, channel);
+            String previousOwner = readPid(channel, false);
+            // Our pid at once, in one write over the old content (then cut to length), so that a refused binder
+            // reading it sees the previous owner's pid or ours, never an empty file for longer than needed.
+            channel.write(ByteBuffer.wrap(PID), 0);
+            channel.truncate(PID.length);
             witness = open(socketFile, lockFile, READ_EXISTING);
             if (witness != null && isTheFileWeLocked(witness)) {
-                channel.truncate(0);
-                channel.write(ByteBuffer.wrap(PID), 0);
-                return new AddressLock(socketFile, lockFile, channel, witness);
+                boolean previousOwnerDied = !previousOwner.isEmpty() && !isAlive(previousOwner);
+                return new AddressLock(socketFile, lockFile, channel, witness, previousOwnerDied);
             }
             lock.release();
             closeQuietly(witness);
@@ -167,7 +177,7 @@ final class AddressLock implements AutoCloseable {
                     + lockFile + " under another name; close that transport or choose another name", e);
         }
         if (lock == null) {
-            String pid = readPid(channel);
+            String pid = readPid(channel, true);
             throw new AddressInUseException("bind failed for " + socketFile + ": the address is owned by "
                     + (pid.isEmpty() ? "another process" : "process " + pid) + ", which holds the lock file " + lockFile
                     + "; stop that process or choose another name");
@@ -205,15 +215,21 @@ final class AddressLock implements AutoCloseable {
         }
     }
 
-    private static String readPid(FileChannel channel) {
+    /** The pid in the lock file, read through our own channel; "" if none, or if {@code liveOnly} and it is dead. */
+    private static String readPid(FileChannel channel, boolean liveOnly) {
         try {
             ByteBuffer bytes = ByteBuffer.allocate(24);
             channel.read(bytes, 0);
             String text = new String(bytes.array(), 0, bytes.position(), US_ASCII).trim();
-            return text.matches("\\d+") ? text : "";
+            // The owner writes its pid just after locking: until then the file may still hold a dead owner's.
+            return text.matches("\\d{1,18}") && (!liveOnly || isAlive(text)) ? text : "";
         } catch (IOException e) {
             return "";
         }
+    }
+
+    private static boolean isAlive(String pid) {
+        return ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false);
     }
 
     Path socketFile() {
@@ -222,6 +238,19 @@ final class AddressLock implements AutoCloseable {
 
     Path lockFile() {
         return lockFile;
+    }
+
+    /**
+     * Makes the path free for bind, under this lock: nothing there is fine, a stale socket file is
+     * removed, a live one refused. If the lock file named an owner that has died, its listener is
+     * given up to {@link #LINGER_WAIT} to go away: a process killed while it used io_uring leaves a
+     * listening socket that accepts connections until the kernel has cleaned up its ring.
+     *
+     * @throws AddressInUseException if a live listener holds the socket file
+     * @throws TransportException if the path holds something other than a socket
+     */
+    void clearStale() {
+        SocketFiles.clearStale(socketFile, previousOwnerDied ? LINGER_WAIT : Duration.ZERO);
     }
 
     /** Records that the socket file at the path is now ours, so that closing unlinks it. */

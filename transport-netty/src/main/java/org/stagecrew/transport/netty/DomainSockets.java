@@ -128,7 +128,7 @@ public final class DomainSockets {
         AddressLock lock = AddressLock.acquire(address.toPath());
         ChannelFuture bound;
         try {
-            SocketFiles.clearStale(address.toPath());
+            lock.clearStale();
             bound = server.bind(socketAddress);
         } catch (RuntimeException e) {
             lock.close();
@@ -173,7 +173,7 @@ public final class DomainSockets {
         Address address = Address.of(path);
         if (backend.mode().usesSocketFiles()) {
             try (AddressLock lock = AddressLock.acquire(address.toPath())) {
-                SocketFiles.clearStale(address.toPath());
+                lock.clearStale();
             }
         }
         return backend.socketAddress(address);

@@ -116,7 +116,7 @@ final class NettyTransport implements Transport {
         EventLoopGroup group = null;
         try {
             if (addressLock != null) {
-                SocketFiles.clearStale(address.toPath());
+                addressLock.clearStale();
             }
             group = backend == IoBackend.LOCAL ? LocalLoop.shared() : new MultiThreadIoEventLoopGroup(config.ioThreads(),
                     new DefaultThreadFactory("stagecrew-io-" + name, true), ioHandlers);

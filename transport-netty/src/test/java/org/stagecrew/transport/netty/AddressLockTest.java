@@ -73,7 +73,7 @@ class AddressLockTest {
     @Test
     void theLockFileOfAKilledOwnerIsTakenOver() throws IOException {
         Path socket = dir.resolve("d.sock");
-        Files.writeString(dir.resolve("d.sock.lock"), "4242\n");
+        Files.writeString(dir.resolve("d.sock.lock"), "999999999\n"); // longer than our pid: cut to length
         try (AddressLock lock = AddressLock.acquire(socket)) {
             assertTrue(isLockedByThisProcess(lock.lockFile()));
             assertEquals(PID.length() + 1, Files.size(lock.lockFile()), "the dead owner's pid is replaced by ours");
