@@ -23,7 +23,13 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -37,6 +43,8 @@ import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.test.Await;
+import org.stagecrew.transport.test.Background;
 
 /**
  * {@link DomainSockets#bind} gives a user's own {@code ServerBootstrap} what a transport has: one
@@ -46,6 +54,7 @@ import org.stagecrew.transport.TransportException;
 @Timeout(60)
 class DomainSocketsBindTest {
     private static final long WAIT_SECONDS = 10;
+    private static final int RACE_ROUNDS = 20;
 
     @TempDir
     Path dir;
@@ -98,7 +107,7 @@ class DomainSocketsBindTest {
 
         Path lockFile = AddressLock.lockFileOf(path);
         // The lock is given up by a listener of the close future, which may run just after sync() returns.
-        org.stagecrew.transport.test.Await.until("socket file and lock file are removed", java.time.Duration.ofSeconds(WAIT_SECONDS),
+        Await.until("socket file and lock file are removed", Duration.ofSeconds(WAIT_SECONDS),
                 () -> !Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !Files.exists(lockFile, LinkOption.NOFOLLOW_LINKS));
         Channel again = uds.bind(echoServer(uds), path).sync().channel(); // and the address is free again
         again.close().sync();
@@ -163,6 +172,48 @@ class DomainSocketsBindTest {
 
         assertEquals(expected, viaBind.getMessage());
         assertEquals(expected, viaBindAddress.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = IoMode.class, names = {"EPOLL", "IO_URING", "KQUEUE", "NIO"})
+    void twoThreadsBindingOnePathAtOnceMakeExactlyOneOwnerThatClientsReach(IoMode mode) throws Exception {
+        DomainSockets uds = uds(mode);
+        Path path = dir.resolve("race.sock");
+        List<String> anomalies = new ArrayList<>();
+        for (int round = 0; round < RACE_ROUNDS; round++) {
+            CyclicBarrier barrier = new CyclicBarrier(2);
+            List<CompletableFuture<Channel>> racers = new ArrayList<>();
+            for (String name : List.of("a", "b")) {
+                racers.add(Background.call("bind-" + name + "-" + round, () -> {
+                    barrier.await(WAIT_SECONDS, TimeUnit.SECONDS);
+                    return uds.bind(echoServer(uds), path).sync().channel();
+                }));
+            }
+            List<Channel> owners = new ArrayList<>();
+            for (CompletableFuture<Channel> racer : racers) {
+                try {
+                    owners.add(racer.get(WAIT_SECONDS, TimeUnit.SECONDS));
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof AddressInUseException)) {
+                        anomalies.add("round " + round + ": " + e.getCause());
+                    }
+                }
+            }
+            try {
+                if (owners.size() != 1) {
+                    anomalies.add("round " + round + ": " + owners.size() + " owners");
+                } else {
+                    echo(uds, path, "round " + round);
+                }
+            } finally {
+                for (Channel owner : owners) {
+                    owner.close().sync();
+                }
+            }
+            Await.until("the owner of round " + round + " gives " + path + " up", Duration.ofSeconds(WAIT_SECONDS),
+                    () -> !Files.exists(AddressLock.lockFileOf(path), LinkOption.NOFOLLOW_LINKS));
+        }
+        assertEquals(List.of(), anomalies, mode + ": " + RACE_ROUNDS + " rounds");
     }
 
     /** Connects a client of the same mode to {@code path}, sends {@code text} and returns the echo. */
