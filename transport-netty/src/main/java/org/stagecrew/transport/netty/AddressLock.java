@@ -117,6 +117,25 @@ final class AddressLock implements AutoCloseable {
     }
 
     /**
+     * Removes the socket file at {@code socketFile} and its lock file if nobody owns the address: for
+     * a parent whose child was killed and could not unlink its own files. It takes the address lock
+     * first, so a new owner's files are never removed, and a live listener without a lock is left
+     * alone too.
+     *
+     * @return true if nobody owns the address now (its files removed or absent); false if an owner
+     *         or a live listener holds it (nothing touched)
+     * @throws TransportException if the directory is missing or the path holds something other than a socket
+     */
+    static boolean unlinkIfUnowned(Path socketFile) {
+        try (AddressLock lock = acquire(socketFile)) {
+            lock.clearStale();
+            return true;
+        } catch (AddressInUseException owned) {
+            return false;
+        }
+    }
+
+    /**
      * The lock file of {@code socketFile}: beside it, named {@code <name>.lock}, in the real path of
      * its directory, so that two spellings of one directory name one lock file.
      *

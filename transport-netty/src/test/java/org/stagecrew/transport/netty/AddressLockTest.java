@@ -18,6 +18,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.stagecrew.transport.AddressInUseException;
+import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.TransportException;
 
 class AddressLockTest {
@@ -103,6 +105,31 @@ class AddressLockTest {
 
         assertEquals("bind failed for " + socket + ": the directory " + dir.resolve("missing")
                 + " does not exist; create it (mode 0700) or choose another directory", e.getMessage());
+    }
+
+    @Test
+    void unlinkIfUnownedRemovesADeadOwnersFilesButNotAnOwnedAddressNorALiveListener() throws IOException {
+        Path dead = staleSocketAt(dir.resolve("dead.sock"));
+        Files.writeString(AddressLock.lockFileOf(dead), "999999999\n");
+        assertTrue(NettyTransports.unlinkIfUnowned(dead));
+        assertFalse(Files.exists(dead, NOFOLLOW_LINKS));
+        assertFalse(Files.exists(AddressLock.lockFileOf(dead), NOFOLLOW_LINKS));
+        assertTrue(NettyTransports.unlinkIfUnowned(dead), "nothing there: nobody owns it");
+
+        Path owned = dir.resolve("owned.sock");
+        try (Transport owner = Transport.open(TransportConfig.builder().socketDirectory(dir).fileName("owned.sock").build())) {
+            assertFalse(NettyTransports.unlinkIfUnowned(owned));
+            assertTrue(Files.exists(owned, NOFOLLOW_LINKS) && Files.exists(AddressLock.lockFileOf(owned), NOFOLLOW_LINKS));
+            assertTrue(owner.isOpen());
+        }
+
+        Path live = dir.resolve("live.sock");
+        try (ServerSocketChannel foreign = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            foreign.bind(UnixDomainSocketAddress.of(live));
+            assertFalse(NettyTransports.unlinkIfUnowned(live));
+            assertTrue(Files.exists(live, NOFOLLOW_LINKS));
+            assertFalse(Files.exists(AddressLock.lockFileOf(live), NOFOLLOW_LINKS));
+        }
     }
 
     private static Path staleSocketAt(Path path) throws IOException {
