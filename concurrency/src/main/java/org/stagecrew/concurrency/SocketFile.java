@@ -13,13 +13,15 @@ import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.netty.NettyTransports;
 
 /**
  * A unit's socket file as it was when the unit reported ready: its path, file key (device and
  * inode) and modification time. Unlinking it later removes it only if the file at that path is still
- * that one, not a newer unit's socket bound to the same name since. (The check and the unlink are
- * two steps: a bind that lands between them is not detected; the window is microseconds after a
- * unit's death, and a lock file held by the owner would close it.)
+ * that one, not a newer unit's socket bound to the same name since, and only under the address's
+ * lock ({@link NettyTransports#unlinkIfUnowned}): a newer unit that bound in between holds that lock,
+ * so its files are never removed. The dead unit's lock file goes with its socket file.
  */
 final class SocketFile {
     private static final Logger LOG = LoggerFactory.getLogger(SocketFile.class);
@@ -62,12 +64,21 @@ final class SocketFile {
                 LOG.debug("left {} alone: it is no longer the file its unit created", path);
                 return false;
             }
-            Files.delete(path);
-            return true;
+            return unlinkIfUnowned(path);
         } catch (NoSuchFileException gone) {
             return false;
         } catch (IOException e) {
             LOG.warn("unlink failed for {}: {}", path, e.toString());
+            return false;
+        }
+    }
+
+    /** Unlinks the socket file and its lock file unless a live owner holds the address; never throws. */
+    private static boolean unlinkIfUnowned(Path path) {
+        try {
+            return NettyTransports.unlinkIfUnowned(path);
+        } catch (TransportException e) {
+            LOG.warn("unlink failed for {}: {}", path, e.getMessage());
             return false;
         }
     }
@@ -79,8 +90,7 @@ final class SocketFile {
             if (!now.isOther()) {
                 return false;
             }
-            Files.delete(path);
-            return true;
+            return unlinkIfUnowned(path);
         } catch (NoSuchFileException gone) {
             return false;
         } catch (IOException e) {

@@ -33,8 +33,15 @@ import org.stagecrew.transport.netty.NettyTransports;
  * small frame copied into a pooled buffer counts that whole buffer until its write completes. The inbox is bounded too: when it is full the transport stops
  * reading from its sockets, which slows the senders down instead of dropping anything.
  *
+ * <p><b>One owner per address.</b> A transport owns its socket file from {@link #open} to
+ * {@link #close()}: it holds an advisory lock on the lock file beside it ({@code <socket file>.lock},
+ * mode 0600, containing the owner's pid) and replaces a stale socket file or refuses a live one only
+ * under that lock. Of two threads or processes opening one address at the same moment, exactly one
+ * succeeds, in every I/O mode. A process killed with SIGKILL leaves both files; the next owner
+ * replaces them.
+ *
  * <p>Closing the transport fails pending sends with {@link TransportClosedException}, releases
- * every buffer it holds and unlinks its socket file.
+ * every buffer it holds and unlinks its socket file, then its lock file.
  */
 public interface Transport extends AutoCloseable {
 
@@ -46,7 +53,8 @@ public interface Transport extends AutoCloseable {
     /**
      * Binds a new transport's socket file and starts its event loop.
      *
-     * @throws AddressInUseException if a live listener holds the configured socket file
+     * @throws AddressInUseException if another transport (of this JVM or another process) owns the
+     *         address, or a live listener holds the socket file
      * @throws IllegalArgumentException if the socket path is too long for {@code sun_path}
      * @throws TransportException if the socket directory is unsafe or the I/O mode is unavailable
      */

@@ -1,11 +1,16 @@
 package org.stagecrew.transport.netty;
 
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -17,14 +22,16 @@ import org.stagecrew.transport.TransportException;
 /**
  * Everything an existing Netty service needs to serve and connect over Unix Domain Sockets with its
  * own pipeline, for one {@link IoMode}: the event loop group, the server and client channel types,
- * and the {@code SocketAddress} of a path. Moving a TCP service to UDS changes only these four
- * things in its {@code ServerBootstrap} and {@code Bootstrap}:
+ * and the {@code SocketAddress} of a path. Moving a TCP service to UDS changes only these things in
+ * its {@code ServerBootstrap} and {@code Bootstrap}, and binds through {@link #bind} so that the
+ * socket file has one owner, mode 0600, and is removed when the server channel closes:
  *
  * <pre>{@code
  * DomainSockets uds = DomainSockets.of(IoMode.AUTO);
  * EventLoopGroup group = uds.newEventLoopGroup(1);
- * new ServerBootstrap().group(group).channel(uds.serverChannelType()).childHandler(myInitializer)
- *         .bind(uds.socketAddress(Path.of("/run/my.sock")));
+ * ServerBootstrap server = new ServerBootstrap().group(group).channel(uds.serverChannelType()).childHandler(myInitializer);
+ * Channel listening = uds.bind(server, Path.of("/run/my/my.sock")).sync().channel();
+ * // clients: new Bootstrap().group(group).channel(uds.channelType())...connect(uds.socketAddress(path))
  * }</pre>
  *
  * <p>The stagecrew frame codec and hello exchange can go into such a pipeline too: see
@@ -85,7 +92,7 @@ public final class DomainSockets {
     /**
      * The address to bind or connect to for a socket file: Netty's {@code DomainSocketAddress} for
      * the native modes, the JDK's {@code UnixDomainSocketAddress} for NIO, a {@code LocalAddress}
-     * for LOCAL.
+     * for LOCAL. For connecting; to serve at a path, use {@link #bind}.
      *
      * @throws IllegalArgumentException if the path is too long for {@code sun_path}
      */
@@ -94,18 +101,81 @@ public final class DomainSockets {
     }
 
     /**
-     * The address to bind a server to at {@code path}, after making the path free the way a
-     * {@link org.stagecrew.transport.Transport} does: a stale socket file (no listener) is removed,
-     * a live one is refused. Use it instead of {@link #socketAddress(Path)} for binding: the native
-     * modes would otherwise unlink a live listener's file, and NIO would refuse even a stale one.
+     * Binds {@code server} at the socket file {@code path} the way a
+     * {@link org.stagecrew.transport.Transport} binds: it takes the address lock (the lock file
+     * {@code <path>.lock} beside the socket file; see the README), so that of two binders, threads or
+     * processes, exactly one wins; under it a stale socket file (no listener) is replaced and a live
+     * one refused. The returned future completes once the socket file is bound and its mode is 0600
+     * (rw-------), whatever the umask. The lock is held until the server channel closes; then the
+     * socket file and the lock file are unlinked (and at JVM exit, if the channel is still open).
+     * In LOCAL mode, which has no files, this is {@code server.bind(socketAddress(path))}.
      *
-     * @throws org.stagecrew.transport.AddressInUseException if a live listener holds the file
-     * @throws TransportException if the path holds something other than a socket
+     * <p>Thread-safe; does not block.
+     *
+     * @return the future of the bind, with the server channel; it fails with a
+     *         {@link TransportException} naming the path if Netty's bind or setting the mode fails
+     * @throws org.stagecrew.transport.AddressInUseException if another transport or server channel of
+     *         this JVM, another process, or a live listener holds the path
+     * @throws TransportException if the directory does not exist, or the path holds something other than a socket
+     * @throws IllegalArgumentException if the path is too long for {@code sun_path}
+     */
+    public ChannelFuture bind(ServerBootstrap server, Path path) {
+        Objects.requireNonNull(server, "server");
+        Address address = Address.of(path);
+        SocketAddress socketAddress = backend.socketAddress(address);
+        if (!backend.mode().usesSocketFiles()) {
+            return server.bind(socketAddress);
+        }
+        AddressLock lock = AddressLock.acquire(address.toPath());
+        ChannelFuture bound;
+        try {
+            lock.clearStale();
+            bound = server.bind(socketAddress);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+        // Completed only after the mode is set: a caller's sync() must not see the umask's mode.
+        ChannelPromise result = new DefaultChannelPromise(bound.channel(), GlobalEventExecutor.INSTANCE);
+        bound.addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                lock.close();
+                result.setFailure(Failures.bindFailed(address, false, f.cause()));
+                return;
+            }
+            lock.bound();
+            // Netty's server channels unlink their socket file as they close; give the address up only after that.
+            f.channel().closeFuture().addListener(closed -> lock.close());
+            try {
+                SocketFiles.restrictPermissions(address.toPath());
+                result.setSuccess();
+            } catch (TransportException e) {
+                f.channel().close();
+                result.setFailure(e);
+            }
+        });
+        return result;
+    }
+
+    /**
+     * The address to bind a server to at {@code path}, after making the path free as far as a check
+     * before your own bind can: a stale socket file (no listener) is removed, a live one is refused.
+     * Prefer {@link #bind}: this method returns before you bind, so it can neither hold the address
+     * against a concurrent binder (two may both pass the check, and in the native modes the later
+     * bind unlinks the earlier one's file), nor set the socket file's mode (it gets the umask's,
+     * typically 0755), nor remove the file at JVM exit. Still better than {@link #socketAddress(Path)}
+     * for binding: the native modes would unlink a live listener's file, and NIO would refuse even a
+     * stale one.
+     *
+     * @throws org.stagecrew.transport.AddressInUseException if a live listener or a stagecrew owner holds the path
+     * @throws TransportException if the directory does not exist, or the path holds something other than a socket
      */
     public SocketAddress bindAddress(Path path) {
         Address address = Address.of(path);
         if (backend.mode().usesSocketFiles()) {
-            SocketFiles.clearStale(path);
+            try (AddressLock lock = AddressLock.acquire(address.toPath())) {
+                lock.clearStale();
+            }
         }
         return backend.socketAddress(address);
     }

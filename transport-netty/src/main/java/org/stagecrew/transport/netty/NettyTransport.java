@@ -59,8 +59,8 @@ final class NettyTransport implements Transport {
     private final TransportConfig config;
     private final IoBackend backend;
     private final Address address;
-    /** The socket file to unlink on close, or null for LOCAL mode and abstract names. */
-    private final Path socketFile;
+    /** The ownership of the socket file, given up on close; null for LOCAL mode and abstract names. */
+    private final AddressLock addressLock;
     private final EventLoopGroup group;
     private final Bootstrap clientTemplate;
     private final ConcurrentHashMap<Address, OutboundConnection> connections = new ConcurrentHashMap<>();
@@ -76,11 +76,12 @@ final class NettyTransport implements Transport {
     private boolean stoppedAccepting;
     private Channel serverChannel;
 
-    private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group) {
+    private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group,
+            AddressLock addressLock) {
         this.config = config;
         this.backend = backend;
         this.address = address;
-        this.socketFile = backend.mode().usesSocketFiles() && !address.isAbstract() ? address.toPath() : null;
+        this.addressLock = addressLock;
         this.group = group;
         this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes(), discards);
         this.admission = new Admission(backend, config.peerPolicy(), config.maxConnections());
@@ -108,23 +109,33 @@ final class NettyTransport implements Transport {
         backend.socketAddress(address);
         IoHandlerFactory ioHandlers = backend == IoBackend.LOCAL && !config.busyPoll() ? null
                 : backend.newIoHandlerFactory(config.busyPoll()); // fails here for a mode that cannot busy-poll
+        // One owner per socket file: probe, unlink and bind happen under the address lock, held until close.
+        // An abstract name needs none (the kernel refuses a second bind), nor does LOCAL (its registry does).
+        AddressLock addressLock = null;
         if (backend.mode().usesSocketFiles() && !address.isAbstract()) {
             SocketFiles.prepareDirectory(directory);
-            SocketFiles.clearStale(address.toPath());
+            addressLock = AddressLock.acquire(address.toPath());
         }
-        EventLoopGroup group = backend == IoBackend.LOCAL ? LocalLoop.shared() : new MultiThreadIoEventLoopGroup(config.ioThreads(),
-                new DefaultThreadFactory("stagecrew-io-" + name, true), ioHandlers);
-        NettyTransport transport = new NettyTransport(config, backend, address, group);
+        EventLoopGroup group = null;
         try {
+            if (addressLock != null) {
+                addressLock.clearStale();
+            }
+            group = backend == IoBackend.LOCAL ? LocalLoop.shared() : new MultiThreadIoEventLoopGroup(config.ioThreads(),
+                    new DefaultThreadFactory("stagecrew-io-" + name, true), ioHandlers);
+            NettyTransport transport = new NettyTransport(config, backend, address, group, addressLock);
             transport.bind();
+            LOG.debug("opened transport {} ({})", address, backend.mode());
+            return transport;
         } catch (RuntimeException e) {
-            if (group != LocalLoop.shared()) {
+            if (group != null && group != LocalLoop.shared()) {
                 group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+            }
+            if (addressLock != null) {
+                addressLock.close();
             }
             throw e;
         }
-        LOG.debug("opened transport {} ({})", address, backend.mode());
-        return transport;
     }
 
     private void bind() {
@@ -165,9 +176,9 @@ final class NettyTransport implements Transport {
         if (backend == IoBackend.LOCAL) {
             LocalLoop.register(address, inbox);
         }
-        if (socketFile != null) {
-            SocketFiles.restrictPermissions(socketFile);
-            SocketFiles.unlinkOnExit(socketFile);
+        if (addressLock != null) {
+            addressLock.bound(); // from here on the file at the path is ours to unlink, on close or at exit
+            SocketFiles.restrictPermissions(addressLock.socketFile());
         }
     }
 
@@ -515,8 +526,8 @@ final class NettyTransport implements Transport {
     }
 
     /**
-     * Closes the listening channel, so that no new connection is accepted, and unlinks the socket
-     * file; once only, so that a file a successor has bound at our address since is never unlinked.
+     * Closes the listening channel, so that no new connection is accepted, then unlinks the socket
+     * file and gives up the address lock (see {@link AddressLock}); once only.
      */
     private synchronized void stopAccepting(boolean onOwnLoop) {
         if (stoppedAccepting) {
@@ -525,15 +536,22 @@ final class NettyTransport implements Transport {
         stoppedAccepting = true;
         if (serverChannel != null) {
             ChannelFuture closed = serverChannel.close();
-            if (!onOwnLoop) {
-                closed.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+            if (onOwnLoop || !closed.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
+                // Netty's native server channels unlink their socket path as they close: hold the address until
+                // then, or that unlink could remove the socket file of the next owner.
+                closed.addListener(f -> releaseAddress());
             }
         }
-        if (socketFile != null) {
-            SocketFiles.unlink(socketFile);
-        }
+        releaseAddress();
         if (backend == IoBackend.LOCAL) {
             LocalLoop.unregister(address, inbox);
+        }
+    }
+
+    /** Unlinks the socket file and gives up the address, unless the server channel is still closing. */
+    private void releaseAddress() {
+        if (addressLock != null && (serverChannel == null || serverChannel.closeFuture().isDone())) {
+            addressLock.close();
         }
     }
 

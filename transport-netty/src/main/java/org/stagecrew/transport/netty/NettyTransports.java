@@ -1,5 +1,7 @@
 package org.stagecrew.transport.netty;
 
+import java.nio.file.Path;
+import java.util.Objects;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
 
@@ -14,12 +16,30 @@ public final class NettyTransports {
     /**
      * Binds a transport as {@link Transport#open(TransportConfig)} documents.
      *
-     * @throws org.stagecrew.transport.AddressInUseException if a live listener holds the socket file
+     * @throws org.stagecrew.transport.AddressInUseException if another transport owns the address or
+     *     a live listener holds the socket file
      * @throws org.stagecrew.transport.TransportException if the socket directory is unsafe or the
      *     I/O mode is unavailable
      */
     public static Transport open(TransportConfig config) {
         NettyVersions.warnOnceIfMixed();
         return NettyTransport.open(config);
+    }
+
+    /**
+     * Removes the socket file at {@code socketFile} and its lock file ({@code <socketFile>.lock}) if
+     * nobody owns the address: for a parent that killed a child process, which could not unlink its
+     * own files. Takes the address lock first, so that the files of a new owner (a restarted child)
+     * are never removed; a listener that still accepts connections is left alone too (the listener of
+     * an io_uring process is waited for up to 2 s after a SIGKILL, until the kernel has closed it).
+     * Thread-safe; never call it for an address a transport of this JVM owns (it returns false).
+     *
+     * @return true if nobody owns the address now (the files were removed or absent); false if a
+     *     transport, another process or a live listener holds it (nothing touched)
+     * @throws org.stagecrew.transport.TransportException if the directory is missing, or the path
+     *     holds something other than a socket
+     */
+    public static boolean unlinkIfUnowned(Path socketFile) {
+        return AddressLock.unlinkIfUnowned(Objects.requireNonNull(socketFile, "socketFile"));
     }
 }

@@ -13,12 +13,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.AddressInUseException;
@@ -27,8 +28,9 @@ import org.stagecrew.transport.TransportException;
 
 /**
  * Owns everything about socket files on disk: the private directory they live in, their unique
- * names, replacing stale ones before bind, their 0600 permissions, and unlinking them on close and
- * at JVM exit. Nothing here follows a symbolic link, so a directory or file planted by another
+ * names, replacing stale ones before bind, their 0600 permissions, and unlinking them. Who may
+ * replace, bind and unlink the file at a path is {@link AddressLock}'s job: call {@link #clearStale}
+ * only while holding it. Nothing here follows a symbolic link, so a directory or file planted by another
  * user is refused rather than used.
  *
  * <p>Thread-safety: all methods are thread-safe. The file system itself is shared with other
@@ -48,8 +50,6 @@ final class SocketFiles {
     private static final AtomicLong COUNTER = new AtomicLong();
     /** This process's uid, or null where the platform does not tell (then user names are compared). */
     private static final Integer PROCESS_UID = knownUid(PeerCredentials.ofThisProcess().uid());
-    private static final Set<Path> UNLINK_ON_EXIT = ConcurrentHashMap.newKeySet();
-    private static final AtomicBoolean EXIT_HOOK_INSTALLED = new AtomicBoolean();
 
     private SocketFiles() {}
 
@@ -99,11 +99,25 @@ final class SocketFiles {
 
     /**
      * Makes {@code socketFile} free for bind: nothing there is fine, a stale socket is removed.
+     * Same as {@code clearStale(socketFile, Duration.ZERO)}.
      *
      * @throws AddressInUseException if a listener accepts connections on the socket file
      * @throws TransportException if the path holds something other than a socket, or probing or removing it fails
      */
     static void clearStale(Path socketFile) {
+        clearStale(socketFile, Duration.ZERO);
+    }
+
+    /**
+     * Makes {@code socketFile} free for bind: nothing there is fine, a stale socket is removed. A
+     * socket that still accepts connections is waited for, up to {@code lingerWait}, to stop doing
+     * so: the listening socket of a process killed while it used io_uring outlives the process until
+     * the kernel's deferred clean-up of its ring has run.
+     *
+     * @throws AddressInUseException if a listener still accepts connections on the socket file after {@code lingerWait}
+     * @throws TransportException if the path holds something other than a socket, or probing or removing it fails
+     */
+    static void clearStale(Path socketFile, Duration lingerWait) {
         int mode;
         try {
             mode = (Integer) Files.getAttribute(Objects.requireNonNull(socketFile, "socketFile"), "unix:mode", NOFOLLOW_LINKS);
@@ -118,7 +132,7 @@ final class SocketFiles {
             throw new TransportException("bind failed for " + socketFile
                     + ": the file exists and is not a socket; remove it or choose another name");
         }
-        if (isLive(socketFile)) {
+        if (isLive(socketFile) && !awaitNotLive(socketFile, lingerWait)) {
             throw new AddressInUseException("bind failed for " + socketFile
                     + ": the socket file is held by a live listener; stop that process or choose another name");
         }
@@ -128,6 +142,21 @@ final class SocketFiles {
             throw new TransportException("bind failed for " + socketFile + ": cannot remove the stale socket file (" + e + ")", e);
         }
         LOG.info("replaced stale socket file {}", socketFile);
+    }
+
+    /** Probes again, backing off from 1 to 64 ms, until nothing listens or {@code wait} has passed. */
+    private static boolean awaitNotLive(Path socketFile, Duration wait) {
+        long start = System.nanoTime();
+        long deadline = start + wait.toNanos();
+        for (long pause = 1_000_000; System.nanoTime() - deadline < 0; pause = Math.min(pause * 2, 64_000_000)) {
+            LockSupport.parkNanos(Math.min(pause, Math.max(0, deadline - System.nanoTime())));
+            if (!isLive(socketFile)) {
+                LOG.info("the listener of the dead owner of {} went away {} ms after it was first probed", socketFile,
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isLive(Path socketFile) {
@@ -159,26 +188,12 @@ final class SocketFiles {
         }
     }
 
-    /** Unlinks the socket file if present and forgets it for exit; never throws, a failure is logged at WARN. */
+    /** Unlinks the file if present; never throws, a failure is logged at WARN. */
     static void unlink(Path socketFile) {
-        UNLINK_ON_EXIT.remove(socketFile.toAbsolutePath().normalize());
         try {
             Files.deleteIfExists(socketFile);
         } catch (IOException e) {
             LOG.warn("unlink failed for {}: {}", socketFile, e.toString());
-        }
-    }
-
-    /** Registers the socket file to be unlinked when the JVM exits, unless {@link #unlink} removes it first. */
-    static void unlinkOnExit(Path socketFile) {
-        UNLINK_ON_EXIT.add(Objects.requireNonNull(socketFile, "socketFile").toAbsolutePath().normalize());
-        if (EXIT_HOOK_INSTALLED.compareAndSet(false, true)) {
-            try {
-                Runtime.getRuntime().addShutdownHook(new Thread(
-                        () -> UNLINK_ON_EXIT.forEach(SocketFiles::unlink), "stagecrew-unlink-on-exit"));
-            } catch (IllegalStateException alreadyExiting) {
-                LOG.warn("unlink-on-exit failed for {}: the JVM is already shutting down", socketFile);
-            }
         }
     }
 

@@ -219,7 +219,6 @@ class SocketFilesTest {
         @Test
         void removesAnExistingSocketFile(@TempDir Path tmp) throws IOException {
             Path socket = staleSocketAt(tmp.resolve("bye.sock"));
-            SocketFiles.unlinkOnExit(socket);
 
             SocketFiles.unlink(socket);
 
