@@ -57,9 +57,8 @@ class DropInReadmeTest {
         EventLoopGroup group = uds.newEventLoopGroup(1);
         SocketAddress address = uds.socketAddress(socketDir.resolve("echo.sock"));
         try {
-            Channel server = new ServerBootstrap().group(group).channel(uds.serverChannelType())
-                    .childHandler(new EchoServerHandler())
-                    .bind(uds.bindAddress(socketDir.resolve("echo.sock"))).sync().channel();
+            Channel server = uds.bind(new ServerBootstrap().group(group).channel(uds.serverChannelType())
+                    .childHandler(new EchoServerHandler()), socketDir.resolve("echo.sock")).sync().channel();
             Channel client = new Bootstrap().group(group).channel(uds.channelType())
                     .handler(new EchoClientHandler(replies))
                     .connect(address).sync().channel();
