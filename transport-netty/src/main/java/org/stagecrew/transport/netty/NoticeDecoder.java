@@ -65,6 +65,12 @@ final class NoticeDecoder extends ByteToMessageDecoder {
                 return;
             }
             int detailLength = in.getUnsignedShort(start + Protocol.NOTICE_REASON_LENGTH_OFFSET);
+            if (detailLength > Protocol.MAX_REASON_LENGTH) {
+                in.skipBytes(in.readableBytes());
+                listener.onFailure(ctx, new ProtocolException("connect to " + peer + " failed: the listener's notice states a detail of "
+                        + detailLength + " bytes, above the protocol's maximum of " + Protocol.MAX_REASON_LENGTH));
+                return;
+            }
             if (in.readableBytes() < Protocol.NOTICE_HEADER_LENGTH + detailLength) {
                 return;
             }
