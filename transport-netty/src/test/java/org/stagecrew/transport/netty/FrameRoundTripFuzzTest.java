@@ -44,8 +44,11 @@ class FrameRoundTripFuzzTest {
             cuts = new int[] {input.u16()};
             stream = input.bytes(data.length);
         } else {
+            int budget = FuzzInput.MAX_GENERATED_BYTES;
             for (int i = 0; i < count; i++) {
-                payloads.add(payload(input));
+                byte[] payload = payload(input, budget);
+                budget -= payload.length;
+                payloads.add(payload);
             }
             stream = encodeWithFrameCodec(payloads);
             if (!Arrays.equals(stream, WireModel.encode(payloads))) {
@@ -76,17 +79,11 @@ class FrameRoundTripFuzzTest {
         }
     }
 
-    private static byte[] payload(FuzzInput input) {
+    private static byte[] payload(FuzzInput input, int budget) {
         if ((input.u8() & 1) == 0) {
             return input.bytes(input.u16());
         }
-        int n = Math.min(input.u24(), FuzzInput.MAX_GENERATED_READ);
-        int b = input.u8();
-        byte[] payload = new byte[n];
-        for (int i = 0; i < n; i++) {
-            payload[i] = (byte) (b + i);
-        }
-        return payload;
+        return FuzzInput.pattern(Math.min(input.u24(), Math.min(FuzzInput.MAX_GENERATED_READ, budget)), input.u8(), true);
     }
 
     private static byte[] encodeWithFrameCodec(List<byte[]> payloads) {
