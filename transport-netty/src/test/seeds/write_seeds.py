@@ -63,6 +63,9 @@ write(T, M, 'large-frame-in-reads', bytes([MAX_65536]) + raw(frames(b'a') + stru
       + fill(10_000, 7, 4, True) + fill(30_000, 9, 1) + raw(frames(b'after')))
 write(T, M, 'large-frame-header-cut', bytes([MAX_65536 | 8]) + raw(b'\x00\x00') + raw(b'\x9c\x40' + b'z' * 100)
       + fill(39_900, 1, 0, True))
+# A large frame trickled in: every read brings a few bytes in a read buffer of 63 KiB (as a slow writer's peer would).
+write(T, M, 'large-frame-trickled-into-big-read-buffers', bytes([MAX_65536]) + raw(struct.pack('>I', 40_000) + b'x' * 10, 63)
+      + b''.join(raw(b'y' * 3, 63) for _ in range(12)))
 write(T, M, 'zero-max-empty-frames', bytes([0]) + raw(frames(b'', b'')) + raw(struct.pack('>I', 1)))
 
 # FrameCodecFuzzTest: decoder of the foreign pipeline, same input as above

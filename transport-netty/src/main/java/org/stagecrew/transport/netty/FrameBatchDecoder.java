@@ -125,12 +125,27 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             assemblyRetained += in.capacity();
         }
         if (assembly.readableBytes() < assemblyLength) {
+            if (assemblyRetained > 2L * assemblyLength) {
+                copyAssembly(ctx);
+            }
             return false;
         }
         ByteBuf complete = assembly;
         assembly = null;
         deliver(ctx, new InboundBatch(sender, credentials, complete, 1, (int) Math.min(Integer.MAX_VALUE, assemblyRetained)));
         return true;
+    }
+
+    /**
+     * Turns the assembly into a copied partial frame: reads that each brought few bytes of a large
+     * frame keep whole read buffers alive, which would let a trickling peer hold many times the
+     * frame's length. The copy holds the frame's length, once.
+     */
+    private void copyAssembly(ChannelHandlerContext ctx) {
+        partial = ctx.alloc().directBuffer(assemblyLength);
+        partial.writeBytes(assembly);
+        assembly.release();
+        assembly = null;
     }
 
     private void decodeWholeFrames(ChannelHandlerContext ctx, ByteBuf in) {
