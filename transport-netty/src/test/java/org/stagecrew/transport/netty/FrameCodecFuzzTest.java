@@ -17,7 +17,8 @@ import org.stagecrew.transport.ProtocolException;
  * the maximum ends in the frames before it, one {@code PROTOCOL_ERROR} notice and one {@link
  * ProtocolException} naming both lengths, and a closed channel; anything else leaves the channel
  * open, silent and without an exception. After every read it holds at most {@code 2 * (4 + L) + 64}
- * bytes plus twice the largest read (its cumulation is rounded up to a power of two), L being the declared length of the frame in progress, and after close
+ * bytes plus twice the largest read (its cumulation is rounded up to a power of two and kept while
+ * partly unread), L being the largest declared length of a frame in progress so far, and after close
  * nothing at all.
  *
  * <p>Input: a config byte (bits 0-2: maximum from {@link FrameBatchDecoderFuzzTest#MAX_FRAME_LENGTHS};
@@ -45,6 +46,7 @@ class FrameCodecFuzzTest {
             int fed = 0;
             int boundary = 0;
             long largestRead = 0;
+            long largestPending = -1;
             for (FuzzInput.Read read : reads) {
                 if (!channel.isOpen()) {
                     break;
@@ -55,8 +57,12 @@ class FrameCodecFuzzTest {
                 FrameBatchDecoderFuzzTest.drainOutbound(channel, notices);
                 boundary = WireModel.nextBoundary(stream, boundary, fed, max);
                 long pendingLength = fed - boundary >= WireModel.HEADER ? WireModel.declaredAt(stream, boundary) : -1;
-                // ByteToMessageDecoder merges a read into its cumulation, in a buffer rounded up to a power of two (at least 64).
-                long bound = 2 * (WireModel.HEADER + Math.max(0, pendingLength)) + 2 * largestRead + 64;
+                if (pendingLength <= max) {
+                    largestPending = Math.max(largestPending, pendingLength);
+                }
+                // ByteToMessageDecoder merges a read into its cumulation, in a buffer rounded up to a power of two (at least 64),
+                // and keeps that buffer while bytes of it are unread: its capacity follows the largest frame in progress so far.
+                long bound = 2 * (WireModel.HEADER + Math.max(0, largestPending)) + 2 * largestRead + 64;
                 long held = peer.used() + ours.used();
                 if (held > bound) {
                     throw new AssertionError("after " + fed + " bytes in reads of up to " + largestRead + " bytes, the decoder holds "

@@ -83,7 +83,7 @@ class FrameRoundTripFuzzTest {
         if ((input.u8() & 1) == 0) {
             return input.bytes(input.u16());
         }
-        return FuzzInput.pattern(Math.min(input.u24(), Math.min(FuzzInput.MAX_GENERATED_READ, budget)), input.u8(), true);
+        return FuzzInput.pattern(Math.min(input.u24(), Math.min(FuzzInput.MAX_GENERATED_READ, Math.max(0, budget))), input.u8(), true);
     }
 
     private static byte[] encodeWithFrameCodec(List<byte[]> payloads) {
