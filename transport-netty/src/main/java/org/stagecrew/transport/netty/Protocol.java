@@ -65,9 +65,13 @@ final class Protocol {
 
     static final int LENGTH_FIELD_LENGTH = 4;
 
-    /** The memory address of a buffer's index 0, or 0 if it has none; for {@link #lengthAt}. */
+    /**
+     * The memory address of a buffer's index 0, or 0 if it has none or it cannot be read directly; for
+     * {@link #lengthAt}. On JDK 24 and later Netty leaves {@code sun.misc.Unsafe} alone by default, while
+     * direct buffers still report an address: then 0, so that lengths are read through the buffer.
+     */
     static long addressOf(ByteBuf buffer) {
-        return buffer.hasMemoryAddress() ? buffer.memoryAddress() : 0;
+        return buffer.hasMemoryAddress() && PlatformDependent.hasUnsafe() ? buffer.memoryAddress() : 0;
     }
 
     /**
