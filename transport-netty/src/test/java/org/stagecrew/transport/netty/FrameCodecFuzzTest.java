@@ -16,15 +16,18 @@ import org.stagecrew.transport.ProtocolException;
  * to {@link WireModel}: it emits exactly the whole frames, in order, byte for byte; a length above
  * the maximum ends in the frames before it, one {@code PROTOCOL_ERROR} notice and one {@link
  * ProtocolException} naming both lengths, and a closed channel; anything else leaves the channel
- * open, silent and without an exception. After every read it holds at most {@code 2 * (4 + L) + 64}
- * bytes plus twice the largest read (its cumulation is rounded up to a power of two and kept while
- * partly unread), L being the largest declared length of a frame in progress so far, and after close
+ * open, silent and without an exception. After every read it holds at most {@code 2 * (4 + L + 16 * R)
+ * + 64} bytes (what Netty's cumulation allows: a power of two, decoded bytes discarded every 16
+ * reads), L being the largest declared length of a frame in progress so far and R the largest read,
+ * and after close
  * nothing at all.
  *
  * <p>Input: a config byte (bits 0-2: maximum from {@link FrameBatchDecoderFuzzTest#MAX_FRAME_LENGTHS};
  * bit 4: reads in heap buffers), then reads.
  */
 class FrameCodecFuzzTest {
+    /** ByteToMessageDecoder's default for {@code setDiscardAfterReads}. */
+    private static final int DISCARD_AFTER_READS = 16;
 
     @FuzzTest
     void decoderEmitsExactlyTheWholeFramesOfAnyStreamCutAnywhere(byte[] data) {
@@ -60,9 +63,10 @@ class FrameCodecFuzzTest {
                 if (pendingLength <= max) {
                     largestPending = Math.max(largestPending, pendingLength);
                 }
-                // ByteToMessageDecoder merges a read into its cumulation, in a buffer rounded up to a power of two (at least 64),
-                // and keeps that buffer while bytes of it are unread: its capacity follows the largest frame in progress so far.
-                long bound = 2 * (WireModel.HEADER + Math.max(0, largestPending)) + 2 * largestRead + 64;
+                // ByteToMessageDecoder merges reads into one cumulation buffer, grown to a power of two (at least 64), and discards
+                // the bytes already decoded only when all are, or every DISCARD_AFTER_READS reads: so it may hold that many reads
+                // besides the frame in progress, and keeps the buffer's capacity while part of it is unread.
+                long bound = 2 * (WireModel.HEADER + Math.max(0, largestPending) + DISCARD_AFTER_READS * largestRead) + 64;
                 long held = peer.used() + ours.used();
                 if (held > bound) {
                     throw new AssertionError("after " + fed + " bytes in reads of up to " + largestRead + " bytes, the decoder holds "
