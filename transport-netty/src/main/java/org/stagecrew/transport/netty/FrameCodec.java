@@ -103,6 +103,10 @@ public final class FrameCodec {
 
             @Override
             public void onAccepted(ChannelHandlerContext ctx, long peerMaxFrameLength) {
+                if (accepted) {
+                    onFailure(ctx, new ProtocolException("connect to " + listener + " failed: the listener accepted the connection twice"));
+                    return;
+                }
                 accepted = true;
                 ctx.fireUserEventTriggered(new HelloAccepted(listener, peerMaxFrameLength));
             }

@@ -34,6 +34,8 @@ final class NoticeDecoder extends ByteToMessageDecoder {
     private final Listener listener;
     private final Address self;
     private final Address peer;
+    /** After a refusing or closing notice, or a broken one: the rest is discarded. */
+    private boolean finished;
 
     NoticeDecoder(Listener listener, Address self, Address peer) {
         this.listener = listener;
@@ -51,10 +53,15 @@ final class NoticeDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (finished) {
+            in.skipBytes(in.readableBytes()); // the listener's last word was said: what follows it means nothing
+            return;
+        }
         while (in.readableBytes() >= 4) {
             int start = in.readerIndex();
             int magic = in.getInt(start);
             if (magic != Protocol.MAGIC) {
+                finished = true;
                 in.skipBytes(in.readableBytes());
                 listener.onFailure(ctx, new ProtocolException("connect to " + peer
                         + " failed: the listener is not a stagecrew transport (answered magic "
@@ -65,6 +72,13 @@ final class NoticeDecoder extends ByteToMessageDecoder {
                 return;
             }
             int detailLength = in.getUnsignedShort(start + Protocol.NOTICE_REASON_LENGTH_OFFSET);
+            if (detailLength > Protocol.MAX_REASON_LENGTH) {
+                finished = true;
+                in.skipBytes(in.readableBytes());
+                listener.onFailure(ctx, new ProtocolException("connect to " + peer + " failed: the listener's notice states a detail of "
+                        + detailLength + " bytes, above the protocol's maximum of " + Protocol.MAX_REASON_LENGTH));
+                return;
+            }
             if (in.readableBytes() < Protocol.NOTICE_HEADER_LENGTH + detailLength) {
                 return;
             }
@@ -74,7 +88,12 @@ final class NoticeDecoder extends ByteToMessageDecoder {
                 // A peer that does not state its maximum gets frames up to any length.
                 listener.onAccepted(ctx, detailLength >= Protocol.ACCEPT_DETAIL_LENGTH ? in.getUnsignedInt(detail) : Long.MAX_VALUE);
             } else {
-                listener.onFailure(ctx, rejection(code, in.toString(detail, detailLength, StandardCharsets.UTF_8)));
+                // Any code but ACCEPTED is the listener's last notice (PROTOCOL.md): nothing after it is read.
+                finished = true;
+                String reason = in.toString(detail, detailLength, StandardCharsets.UTF_8);
+                in.skipBytes(in.readableBytes());
+                listener.onFailure(ctx, rejection(code, reason));
+                return;
             }
             in.skipBytes(Protocol.NOTICE_HEADER_LENGTH + detailLength);
         }

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.internal.PlatformDependent;
 import java.util.concurrent.TimeUnit;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import org.stagecrew.transport.Address;
 
@@ -124,13 +125,19 @@ final class Protocol {
     /**
      * Reads the sender address of a hello.
      *
-     * @throws IllegalArgumentException if it is not a valid path or abstract name
+     * @throws IllegalArgumentException if it is not strict UTF-8 (a lenient decoder would turn it
+     *     into another address, which our replies would then go to), or not a valid path or abstract name
      */
     static Address decodeAddress(ByteBuf buf, int index, int length) {
-        if (length > 0 && buf.getByte(index) == 0) {
-            return Address.abstractName(buf.toString(index + 1, length - 1, StandardCharsets.UTF_8));
+        boolean isAbstract = length > 0 && buf.getByte(index) == 0;
+        int start = isAbstract ? index + 1 : index;
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().decode(buf.nioBuffer(start, index + length - start)).toString();
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("the address is not valid UTF-8 (" + e + ")", e);
         }
-        return Address.of(buf.toString(index, length, StandardCharsets.UTF_8));
+        return isAbstract ? Address.abstractName(text) : Address.of(text);
     }
 
     static ByteBuf encodeAccept(ByteBufAllocator alloc, int maxFrameLength) {
