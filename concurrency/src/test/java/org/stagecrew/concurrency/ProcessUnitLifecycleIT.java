@@ -237,7 +237,9 @@ class ProcessUnitLifecycleIT {
                         }
                         try (java.util.stream.Stream<Path> files = Files.list(unitDir)) {
                             for (Path file : files.toList()) {
-                                if (file.getFileName().toString().startsWith("stagecrew-start-")) {
+                                String name = file.getFileName().toString();
+                                // The socket itself, not its lock file (<name>.sock.lock) beside it.
+                                if (name.startsWith("stagecrew-start-") && name.endsWith(".sock")) {
                                     Files.delete(file);
                                     return true;
                                 }
