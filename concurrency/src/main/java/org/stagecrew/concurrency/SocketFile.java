@@ -58,19 +58,21 @@ final class SocketFile {
 
     /** Unlinks the file if it is still the one recorded; returns whether it did. */
     boolean unlinkIfUnchanged() {
-        try {
-            BasicFileAttributes now = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (!Objects.equals(fileKey, now.fileKey()) || !modified.equals(now.lastModifiedTime())) {
-                LOG.debug("left {} alone: it is no longer the file its unit created", path);
-                return false;
-            }
-            return unlinkIfUnowned(path);
-        } catch (NoSuchFileException gone) {
-            return false;
-        } catch (IOException e) {
-            LOG.warn("unlink failed for {}: {}", path, e.toString());
+        BasicFileAttributes now = attributes(path);
+        if (now == null) {
             return false;
         }
+        if (!Objects.equals(fileKey, now.fileKey()) || !modified.equals(now.lastModifiedTime())) {
+            LOG.debug("left {} alone: it is no longer the file its unit created", path);
+            return false;
+        }
+        return unlinkIfUnowned(path);
+    }
+
+    /** Unlinks {@code path} if it is a socket (not a link, directory or regular file); returns whether it did. */
+    static boolean unlinkIfSocket(Path path) {
+        BasicFileAttributes now = attributes(path);
+        return now != null && now.isOther() && unlinkIfUnowned(path);
     }
 
     /** Unlinks the socket file and its lock file unless a live owner holds the address; never throws. */
@@ -83,19 +85,15 @@ final class SocketFile {
         }
     }
 
-    /** Unlinks {@code path} if it is a socket (not a link, directory or regular file); returns whether it did. */
-    static boolean unlinkIfSocket(Path path) {
+    /** The file's own attributes (a link is not followed), or null if it is gone or unreadable (logged). */
+    private static BasicFileAttributes attributes(Path path) {
         try {
-            BasicFileAttributes now = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (!now.isOther()) {
-                return false;
-            }
-            return unlinkIfUnowned(path);
+            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException gone) {
-            return false;
+            return null;
         } catch (IOException e) {
             LOG.warn("unlink failed for {}: {}", path, e.toString());
-            return false;
+            return null;
         }
     }
 }
