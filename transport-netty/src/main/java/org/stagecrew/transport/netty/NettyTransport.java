@@ -64,6 +64,11 @@ final class NettyTransport implements Transport {
     private final EventLoopGroup group;
     private final Bootstrap clientTemplate;
     private final ConcurrentHashMap<Address, OutboundConnection> connections = new ConcurrentHashMap<>();
+    /**
+     * Failed connections, no longer in {@link #connections}, that may still hold frames whose failure
+     * is not reported yet: {@link #flush} waits for them too. Pruned as they settle.
+     */
+    private final Set<OutboundConnection> settling = ConcurrentHashMap.newKeySet();
     private final Set<Channel> inbound = ConcurrentHashMap.newKeySet();
     private final Inbox inbox;
     private final Admission admission;
@@ -372,6 +377,12 @@ final class NettyTransport implements Transport {
                 return false;
             }
         }
+        for (OutboundConnection connection : settling) {
+            if (!connection.awaitFlushed(deadline)) {
+                return false;
+            }
+            settling.remove(connection); // a thread that queues on it later adds it again (settleAfterFailure)
+        }
         return true;
     }
 
@@ -628,6 +639,14 @@ final class NettyTransport implements Transport {
 
     void forget(OutboundConnection connection) {
         connections.remove(connection.destination(), connection);
+        settleAfterFailure(connection);
+    }
+
+    /** Keeps a failed connection in sight of {@link #flush} until every frame queued on it was reported. */
+    void settleAfterFailure(OutboundConnection connection) {
+        if (settling.add(connection)) {
+            settling.removeIf(c -> c != connection && c.isFlushed()); // bounded by the connections still settling
+        }
     }
 
     void undeliverable(Address destination, int frames, TransportException cause) {

@@ -15,6 +15,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import org.slf4j.Logger;
@@ -99,6 +100,8 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     private volatile int flushWaiters;
     /** Writes handed to the channel whose promise has not completed. Written by the event loop only. */
     private volatile int pendingWrites;
+    /** Failure reports under way ({@link #failQueued}, stuck segments): their frames' bytes are released before they are reported. */
+    private final AtomicInteger reporting = new AtomicInteger();
     /** Whether a retry of {@link SegmentWriter#discardStuck()} is scheduled. */
     private final AtomicBoolean stuckRetryPending = new AtomicBoolean();
     private volatile TransportException failure;
@@ -339,6 +342,10 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
         if (!transport.isOpen()) {
             transport.sweepAfterClose(this);
         }
+        if (failure != null) {
+            // A thread that found us before we failed queued behind the failure: a flush must wait for its report.
+            transport.settleAfterFailure(this);
+        }
     }
 
     /**
@@ -371,15 +378,15 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
     }
 
     /**
-     * Whether everything sent here so far was written to the socket or failed: nothing queued, no
-     * segment open or still being written, no write in the channel. Any thread.
+     * Whether everything sent here so far was written to the socket or reported failed: nothing
+     * queued, no segment open or still being written, no write in the channel, no failure report
+     * under way. After a failure that includes frames queued behind it and segments whose producer
+     * was inside a write (reported when it leaves). Any thread.
      */
     boolean isFlushed() {
-        if (failure != null) {
-            return true;
-        }
-        // released() lowers the count just before it clears the flag; a write is counted before its bytes are released.
-        return queuedBytes <= 0 && !backPressured && pendingWrites == 0;
+        // released() lowers the count just before it clears the flag; a write is counted before its bytes are released;
+        // a failure report starts before its frames' bytes are released and ends after it reached the handler.
+        return queuedBytes <= 0 && !backPressured && pendingWrites == 0 && reporting.get() == 0;
     }
 
     /**
@@ -683,6 +690,15 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
      * object's lock once the event loop has terminated: never by two threads at once.
      */
     void failQueued(TransportException cause) {
+        reporting.incrementAndGet();
+        try {
+            failAndReportQueued(cause);
+        } finally {
+            endReport();
+        }
+    }
+
+    private void failAndReportQueued(TransportException cause) {
         int unreported = 0;
         long bytes = 0;
         Object message;
@@ -729,9 +745,14 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
 
     private void retryStuck(TransportException cause, long delayMillis, long giveUpAt) {
         GlobalEventExecutor.INSTANCE.schedule(() -> {
-            int frames = segments.discardStuck();
-            if (frames > 0) {
-                transport.undeliverable(destination, frames, cause);
+            reporting.incrementAndGet();
+            try {
+                int frames = segments.discardStuck();
+                if (frames > 0) {
+                    transport.undeliverable(destination, frames, cause);
+                }
+            } finally {
+                endReport();
             }
             if (!segments.hasStuck()) {
                 stuckRetryPending.set(false);
@@ -746,6 +767,12 @@ final class OutboundConnection implements Runnable, NoticeDecoder.Listener {
                 retryStuck(cause, Math.min(2 * delayMillis, STUCK_RETRY_MAX_MILLIS), giveUpAt);
             }
         }, delayMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private void endReport() {
+        if (reporting.decrementAndGet() == 0) {
+            signalIfFlushed();
+        }
     }
 
     /** The cause to report for a failed write: the connection's failure if known. */

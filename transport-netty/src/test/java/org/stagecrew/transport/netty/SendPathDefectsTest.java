@@ -14,6 +14,7 @@ import io.netty.util.IllegalReferenceCountException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,6 +83,55 @@ class SendPathDefectsTest {
 
             stuck.abort(); // the thread leaves its write
             Await.until("the segment is released once its producer left the write", WAIT, () -> stuck.chunk.refCnt() == 0);
+        } finally {
+            if (claimed != null && claimed.chunk.refCnt() > 0 && (claimed.state() & Segment.WRITING) != 0) {
+                claimed.abort();
+            }
+            source.release();
+        }
+    }
+
+    /**
+     * A thread inside a write when its connection fails finishes the write afterwards: its send
+     * returns normally and the frame is failed later, when its segment can be sealed. {@code flush}
+     * used to return at once for a failed connection, before that report, so a sender that flushed
+     * and then counted its failures missed frames (sent = delivered + discarded + failed broke by
+     * the frames still inside writes; CloseDuringTrafficTest saw it in LOCAL mode).
+     */
+    @Test
+    void flushWaitsForTheReportOfAFrameWhoseWriteEndedAfterItsConnectionFailed() {
+        LongAdder failed = new LongAdder();
+        ByteBuf source = PooledByteBufAllocator.DEFAULT.directBuffer(SMALL).writeZero(SMALL);
+        Segment claimed = null;
+        try (Transport receiver = Transport.open(TransportConfig.builder().socketDirectory(dir).build());
+                Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir)
+                        .undeliverableHandler((to, frames, cause) -> failed.add(frames)).build())) {
+            Address to = receiver.address();
+            NettyTransport netty = (NettyTransport) sender;
+            long sent = 0;
+            for (int attempt = 0; attempt < 1_000 && claimed == null; attempt++) {
+                sender.send(to, source, 0, SMALL, WAIT);
+                sent++;
+                Appenders.Appender appender = Appenders.existing(netty.connectionTo(to));
+                Segment segment = appender == null ? null : appender.segment;
+                if (segment != null && segment.fits(Protocol.LENGTH_FIELD_LENGTH + SMALL) && segment.claim()) {
+                    claimed = segment; // this thread is now "inside its next write", as if descheduled there
+                }
+            }
+            assertNotNull(claimed, "never caught the thread's segment unsealed");
+
+            receiver.close(); // the sender's connection fails with SHUTTING_DOWN while the write is under way
+            Await.until("the sender's connection failed", WAIT, () -> netty.connectionTo(to) == null);
+            int at = claimed.position(); // the write ends: one more frame, whose send returns normally
+            claimed.chunk.setInt(at, SMALL);
+            claimed.chunk.setZero(at + Protocol.LENGTH_FIELD_LENGTH, SMALL);
+            claimed.publish(at + Protocol.LENGTH_FIELD_LENGTH + SMALL);
+            sent++;
+
+            assertTrue(sender.flush(WAIT), "flush settled every frame within " + WAIT);
+            long discarded = receiver.stats().discardedFramesTotal();
+            assertEquals(sent, discarded + failed.sum(), "after flush, every frame sent was counted by the receiver ("
+                    + discarded + " discarded) or reported failed (" + failed.sum() + ")");
         } finally {
             if (claimed != null && claimed.chunk.refCnt() > 0 && (claimed.state() & Segment.WRITING) != 0) {
                 claimed.abort();
