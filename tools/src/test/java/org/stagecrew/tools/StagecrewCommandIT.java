@@ -1,0 +1,183 @@
+package org.stagecrew.tools;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.TransportConfig;
+
+/**
+ * The {@code stagecrew} jar, run as its own process, against endpoints owned by other processes:
+ * one live, one killed with SIGKILL (its files left behind), one stopped with SIGSTOP.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class StagecrewCommandIT {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Path JAR = Path.of("target", "stagecrew.jar");
+
+    @TempDir
+    Path dir;
+
+    private final List<Endpoint> started = new ArrayList<>();
+
+    /** A child JVM owning one address, and the lines it prints. */
+    private static final class Endpoint {
+        final Process process;
+        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+
+        Endpoint(Process process) {
+            this.process = process;
+            Thread reader = new Thread(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8))) {
+                    String line;
+                    while ((line = in.readLine()) != null) {
+                        lines.add(line);
+                    }
+                } catch (IOException e) {
+                    // the process ended
+                }
+            }, "endpoint output");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        void await(String line) throws InterruptedException {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (true) {
+                String next = lines.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                assertTrue(next != null, "pid " + process.pid() + " never printed " + line + " within " + WAIT);
+                if (next.equals(line)) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private Endpoint start(String name) throws Exception {
+        List<String> command = new ArrayList<>(List.of(java(), "-cp", System.getProperty("java.class.path")));
+        if (Runtime.version().feature() >= 22) {
+            command.add("--enable-native-access=ALL-UNNAMED");
+        }
+        command.addAll(List.of(LiveEndpoint.class.getName(), dir.toString(), name));
+        Endpoint endpoint = new Endpoint(new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start());
+        started.add(endpoint);
+        endpoint.await("READY");
+        return endpoint;
+    }
+
+    /** An endpoint whose process was killed with SIGKILL: its files stay behind. */
+    private Endpoint startAndKill(String name) throws Exception {
+        Endpoint endpoint = start(name);
+        endpoint.process.destroyForcibly();
+        assertTrue(endpoint.process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "pid " + endpoint.process.pid() + " survived SIGKILL");
+        return endpoint;
+    }
+
+    @AfterEach
+    void stopEndpoints() throws Exception {
+        for (Endpoint e : started) {
+            signal("CONT", e.process.pid());
+            e.process.getOutputStream().close();
+            if (!e.process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+                e.process.destroyForcibly().waitFor(WAIT.toSeconds(), TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static void signal(String name, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
+        assertTrue(kill.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "kill -" + name + " " + pid + " did not return");
+    }
+
+    /** Runs the jar with {@code args}; returns its exit status and output. */
+    private static String[] stagecrew(String... args) throws Exception {
+        assertTrue(Files.isRegularFile(JAR), JAR.toAbsolutePath() + " is built by 'mvn package' before the integration tests");
+        List<String> command = new ArrayList<>(List.of(java(), "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), UTF_8);
+        assertTrue(process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "stagecrew " + String.join(" ", args) + " hung");
+        System.out.println("$ stagecrew " + String.join(" ", args) + "\n" + output);
+        return new String[] {Integer.toString(process.exitValue()), output};
+    }
+
+    private static String lineOf(String output, Path socket) {
+        return output.lines().filter(l -> l.contains(socket.toString())).findFirst().orElse("(no line for " + socket + ")");
+    }
+
+    @Test
+    void lsTellsALiveEndpointFromOneWhoseProcessWasKilled() throws Exception {
+        Endpoint live = start("live.sock");
+        Endpoint killed = startAndKill("killed.sock");
+        assertTrue(Files.exists(dir.resolve("killed.sock")), "SIGKILL left the socket file behind");
+
+        String[] ls = stagecrew("ls", dir.toString());
+        assertEquals("0", ls[0], ls[1]);
+        String liveLine = lineOf(ls[1], dir.resolve("live.sock"));
+        assertTrue(liveLine.matches("live\\s+" + live.process.pid() + "\\s.*"), liveLine);
+        String staleLine = lineOf(ls[1], dir.resolve("killed.sock"));
+        assertTrue(staleLine.matches("stale\\s+" + killed.process.pid() + "\\s.*stagecrew clean.*"), staleLine);
+    }
+
+    @Test
+    void aStoppedProcessStillShowsAsLive() throws Exception {
+        Endpoint stopped = start("stopped.sock");
+        signal("STOP", stopped.process.pid());
+        String[] ls = stagecrew("ls", dir.toString());
+        String line = lineOf(ls[1], dir.resolve("stopped.sock"));
+        assertTrue(line.matches("live\\s+" + stopped.process.pid() + "\\s.*"), line);
+    }
+
+    @Test
+    void cleanRemovesTheKilledEndpointsFilesAndLeavesTheLiveOneServing() throws Exception {
+        Endpoint live = start("live.sock");
+        Endpoint killed = startAndKill("killed.sock");
+
+        String[] clean = stagecrew("clean", dir.toString());
+        assertEquals("0", clean[0], clean[1]);
+        assertTrue(clean[1].contains("1 removed, 1 kept"), clean[1]);
+        assertFalse(Files.exists(dir.resolve("killed.sock")), "the stale socket file is gone");
+        assertFalse(Files.exists(dir.resolve("killed.sock.lock")), "the stale lock file is gone");
+        assertTrue(Files.exists(dir.resolve("live.sock")) && Files.exists(dir.resolve("live.sock.lock")),
+                "the live endpoint's files are untouched");
+
+        try (Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir).build())) {
+            ByteBuf payload = PooledByteBufAllocator.DEFAULT.directBuffer(8).writeLong(42);
+            sender.send(Address.of(dir.resolve("live.sock")), payload, WAIT);
+            assertTrue(sender.flush(WAIT));
+        }
+        live.await("RECEIVED");
+    }
+
+    @Test
+    void aMissingDirectoryIsNamedWithExitStatus2() throws Exception {
+        Path missing = dir.resolve("nowhere");
+        String[] ls = stagecrew("ls", missing.toString());
+        assertEquals("2", ls[0], ls[1]);
+        assertTrue(ls[1].contains("no such directory: " + missing), ls[1]);
+    }
+}
