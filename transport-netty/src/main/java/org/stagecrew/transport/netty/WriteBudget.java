@@ -22,18 +22,24 @@ import org.stagecrew.transport.TransportException;
  * terminated).
  */
 final class WriteBudget {
-    private static final AtomicLongFieldUpdater<WriteBudget> QUEUED_BYTES =
-            AtomicLongFieldUpdater.newUpdater(WriteBudget.class, "queuedBytes");
+    private static final AtomicLongFieldUpdater<WriteBudget> STATE =
+            AtomicLongFieldUpdater.newUpdater(WriteBudget.class, "state");
+    /** The low bit of {@link #state}; the bytes held are the rest, shifted (signed: a release may run ahead). */
+    private static final long BACK_PRESSURED = 1;
 
     private final Address destination;
     private final int lowWaterMark;
     private final int highWaterMark;
-    private final ConnectionState state;
+    private final ConnectionState connection;
     /** Whether the transport is still open; a waiter gives up once it is not. */
     private final BooleanSupplier transportOpen;
 
-    private volatile long queuedBytes;
-    private volatile boolean backPressured;
+    /**
+     * The bytes held and the back-pressure flag in one word ({@code bytes << 1 | flag}), so that a
+     * reserve and a release that race cannot leave the flag wrong for the count: each moves both
+     * with one CAS.
+     */
+    private volatile long state;
     /** Threads in {@link #awaitRoom}; the event loop signals them only if there are any. */
     private volatile int waiters;
     /** Threads in {@link #awaitFlushed}; the event loop signals them only if there are any. */
@@ -45,31 +51,42 @@ final class WriteBudget {
         this.destination = destination;
         this.lowWaterMark = lowWaterMark;
         this.highWaterMark = highWaterMark;
-        this.state = state;
+        this.connection = state;
         this.transportOpen = transportOpen;
     }
 
     /** Whether the count is above the high watermark (and has not yet come down to the low one). */
     boolean isBackPressured() {
-        return backPressured;
+        return (state & BACK_PRESSURED) != 0;
     }
 
     long queuedBytes() {
-        return queuedBytes;
+        return state >> 1;
     }
 
     /** Counts {@code bytes} about to be queued; above the high watermark, back-pressure starts. Any thread. */
     void reserve(long bytes) {
-        if (QUEUED_BYTES.addAndGet(this, bytes) > highWaterMark && !backPressured) {
-            backPressured = true;
-        }
+        long s;
+        long next;
+        do {
+            s = state;
+            long held = (s >> 1) + bytes;
+            next = held << 1 | (held > highWaterMark ? BACK_PRESSURED : s & BACK_PRESSURED);
+        } while (!STATE.compareAndSet(this, s, next));
     }
 
     /** Lowers the count by {@code bytes} that left the queue or a segment, and ends back-pressure at the low mark. */
     void release(long bytes) {
-        long left = QUEUED_BYTES.addAndGet(this, -bytes);
-        if (backPressured && left <= lowWaterMark) {
-            backPressured = false;
+        long s;
+        long left;
+        boolean ended;
+        do {
+            s = state;
+            left = (s >> 1) - bytes;
+            ended = (s & BACK_PRESSURED) != 0 && left <= lowWaterMark;
+            // Clears the flag only at the low mark, and never clears one that a racing reserve set above the high mark.
+        } while (!STATE.compareAndSet(this, s, left << 1 | (ended ? 0 : s & BACK_PRESSURED)));
+        if (ended) {
             wakeAll();
         }
         if (left <= 0) {
@@ -100,7 +117,7 @@ final class WriteBudget {
         synchronized (this) {
             waiters++;
             try {
-                while (backPressured && state.failure() == null && transportOpen.getAsBoolean()) {
+                while (isBackPressured() && connection.failure() == null && transportOpen.getAsBoolean()) {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         return;
@@ -121,11 +138,12 @@ final class WriteBudget {
      * being written, no write in the channel. Any thread.
      */
     boolean isFlushed() {
-        if (state.failure() != null) {
+        if (connection.failure() != null) {
             return true;
         }
-        // release() lowers the count just before it clears the flag; a write is counted before its bytes are released.
-        return queuedBytes <= 0 && !backPressured && pendingWrites == 0;
+        // A write is counted before its bytes are released, so nothing written is missed between the two reads.
+        long s = state;
+        return s <= 0 && (s & BACK_PRESSURED) == 0 && pendingWrites == 0;
     }
 
     /**
