@@ -1,18 +1,12 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.ServerChannelRecvByteBufAllocator;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
@@ -24,52 +18,41 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
-import org.stagecrew.transport.BackPressureException;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.FrameHandler;
-import org.stagecrew.transport.FrameTooLargeException;
 import org.stagecrew.transport.OfferResult;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportStats;
-import org.stagecrew.transport.TransportTimeoutException;
 
 /**
- * The Netty {@link Transport}: one event loop group, a listening channel on the socket file, a
- * cache of {@link OutboundConnection}s and an {@link Inbox} that consumers drain through
- * {@link FrameConsumer}.
+ * The Netty {@link Transport}: one event loop group, and the parts that share it. {@link SendSide}
+ * takes frames from senders and holds the cache of {@link OutboundConnection}s; {@link
+ * InboundSide} listens on the socket file and feeds the {@link Inbox}, which consumers drain
+ * through {@link FrameConsumer}. This class opens the transport, answers the API, and runs the
+ * close sequence: stop accepting, tell the senders connected here, fail what our own connections
+ * still queue, close the inbox, stop the event loops.
  */
 final class NettyTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
-    private static final int SOCKET_BUFFER_SIZE = 1024 * 1024;
-    private static final long CLOSE_TIMEOUT_MILLIS = 5_000;
-    /** How long close() reads on after SHUTTING_DOWN, counting what the senders had written, until they hang up. */
-    private static final long DISCARD_DRAIN_MILLIS = 1_000;
+    static final int SOCKET_BUFFER_SIZE = 1024 * 1024;
+    static final long CLOSE_TIMEOUT_MILLIS = 5_000;
 
     private final TransportConfig config;
     private final IoBackend backend;
     private final Address address;
-    /** The ownership of the socket file, given up on close; null for LOCAL mode and abstract names. */
-    private final AddressLock addressLock;
     private final EventLoopGroup group;
     private final Bootstrap clientTemplate;
-    private final ConcurrentHashMap<Address, OutboundConnection> connections = new ConcurrentHashMap<>();
-    /**
-     * Failed connections, no longer in {@link #connections}, that may still hold frames whose failure
-     * is not reported yet: {@link #flush} waits for them too. Pruned as they settle.
-     */
-    private final Set<OutboundConnection> settling = ConcurrentHashMap.newKeySet();
-    private final Set<Channel> inbound = ConcurrentHashMap.newKeySet();
+    private final SendSide sends;
+    private final InboundSide inboundSide;
     private final Inbox inbox;
     private final Admission admission;
     private final FrameConsumer consumer;
@@ -77,18 +60,16 @@ final class NettyTransport implements Transport {
     private volatile boolean open = true;
     /** Set once closeGracefully began: it runs at most once. Guarded by this. */
     private boolean draining;
-    /** Guarded by this. */
-    private boolean stoppedAccepting;
-    private Channel serverChannel;
 
     private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group,
             AddressLock addressLock) {
         this.config = config;
         this.backend = backend;
         this.address = address;
-        this.addressLock = addressLock;
         this.group = group;
         this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes(), discards);
+        this.inboundSide = new InboundSide(address, backend, addressLock, inbox);
+        this.sends = new SendSide(this, group);
         this.admission = new Admission(backend, config.peerPolicy(), config.maxConnections());
         this.consumer = new FrameConsumer(this, inbox, discards);
         WriteBufferWaterMark waterMark =
@@ -129,7 +110,7 @@ final class NettyTransport implements Transport {
             group = backend == IoBackend.LOCAL ? LocalLoop.shared() : new MultiThreadIoEventLoopGroup(config.ioThreads(),
                     new DefaultThreadFactory("stagecrew-io-" + name, true), ioHandlers);
             NettyTransport transport = new NettyTransport(config, backend, address, group, addressLock);
-            transport.bind();
+            transport.inboundSide.bind(group, config, transport.admission, transport.discards);
             LOG.debug("opened transport {} ({})", address, backend.mode());
             return transport;
         } catch (RuntimeException e) {
@@ -140,50 +121,6 @@ final class NettyTransport implements Transport {
                 addressLock.close();
             }
             throw e;
-        }
-    }
-
-    private void bind() {
-        ServerBootstrap server = new ServerBootstrap()
-                .group(group)
-                .channel(backend.serverChannelType())
-                .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childOption(ChannelOption.RECVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 256 * 1024))
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        inbound.add(ch);
-                        ch.closeFuture().addListener(f -> inbound.remove(ch));
-                        ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.eventLoopHandler(), config.maxFrameLength(),
-                                config.helloTimeout().toNanos(), admission, discards));
-                    }
-                });
-        if (backend != IoBackend.LOCAL) {
-            server.childOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_SIZE);
-        } else {
-            // An in-JVM channel queues its peer's writes without bound and by default hands on one of them per read:
-            // a fast sender would outrun it while our inbox still had room. Hand on all that is queued, so that the
-            // inbox counts it at once and a full inbox stops the sender within one of its drain passes; and never
-            // coalesce messages into a copy (the read size guess stays at 128 bytes).
-            server.childOption(ChannelOption.RECVBUF_ALLOCATOR,
-                    new ServerChannelRecvByteBufAllocator().respectMaybeMoreData(false).maxMessagesPerRead(Integer.MAX_VALUE));
-        }
-        ChannelFuture bound = server.bind(backend.socketAddress(address));
-        if (!bound.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
-            bound.channel().close();
-            throw new TransportTimeoutException("bind failed for " + address + ": no answer within " + CLOSE_TIMEOUT_MILLIS + " ms");
-        }
-        if (!bound.isSuccess()) {
-            throw Failures.bindFailed(address, backend == IoBackend.LOCAL, bound.cause());
-        }
-        serverChannel = bound.channel();
-        if (backend == IoBackend.LOCAL) {
-            LocalLoop.register(address, inbox);
-        }
-        if (addressLock != null) {
-            addressLock.bound(); // from here on the file at the path is ours to unlink, on close or at exit
-            SocketFiles.restrictPermissions(addressLock.socketFile());
         }
     }
 
@@ -204,186 +141,39 @@ final class NettyTransport implements Transport {
 
     @Override
     public CompletableFuture<Void> send(Address destination, ByteBuf payload) {
-        Objects.requireNonNull(destination, "destination");
-        Objects.requireNonNull(payload, "payload");
-        TransportException refused = refusal(destination, payload.readableBytes());
-        OutboundConnection connection = refused == null ? connectionFor(destination) : null;
-        if (connection != null && connection.isBackPressured()) {
-            refused = new BackPressureException("send to " + destination + " failed: " + connection.queuedBytes()
-                    + " bytes are queued, above writeBufferHighWaterMark " + config.writeBufferHighWaterMark()
-                    + "; wait for earlier futures or use the blocking send");
-        }
-        if (refused != null) {
-            payload.release();
-            return CompletableFuture.failedFuture(refused);
-        }
-        CompletableFuture<Void> future = new CompletableFuture<>();
-        connection.enqueue(new OutboundConnection.PendingSend(payload, future), payload.readableBytes());
-        return future;
+        return sends.send(destination, payload);
     }
 
     @Override
     public void send(Address destination, ByteBuf payload, Duration timeout) {
         Objects.requireNonNull(payload, "payload");
-        send(destination, payload, payload.readerIndex(), payload.readableBytes(), timeout, true);
+        sends.send(destination, payload, payload.readerIndex(), payload.readableBytes(), timeout, true);
     }
 
     @Override
     public void send(Address destination, ByteBuf source, int index, int length, Duration timeout) {
         Objects.requireNonNull(source, "source");
-        checkRange(source, index, length);
-        send(destination, source, index, length, timeout, false);
-    }
-
-    private void send(Address destination, ByteBuf source, int index, int length, Duration timeout, boolean owned) {
-        boolean queued = false;
-        try {
-            Objects.requireNonNull(destination, "destination");
-            Objects.requireNonNull(timeout, "timeout");
-            long deadline = 0; // read the clock only when there is no room: it costs more than a send
-            boolean waiting = false;
-            while (true) {
-                TransportException refused = refusal(destination, length);
-                if (refused != null) {
-                    throw refused;
-                }
-                OutboundConnection connection = connectionFor(destination);
-                if (!connection.isBackPressured() && queue(connection, source, index, length, owned)) {
-                    queued = true;
-                    return;
-                }
-                if (!waiting) {
-                    waiting = true;
-                    deadline = System.nanoTime() + timeout.toNanos();
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new TransportTimeoutException("send to " + destination + " timed out after " + timeout.toMillis()
-                            + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
-                            + config.writeBufferHighWaterMark() + "; the receiver is not keeping up");
-                }
-                connection.awaitRoom(left);
-            }
-        } finally {
-            if (owned && !queued) {
-                source.release();
-            }
-        }
+        SendSide.checkRange(source, index, length);
+        sends.send(destination, source, index, length, timeout, false);
     }
 
     @Override
     public OfferResult offer(Address destination, ByteBuf payload) {
         Objects.requireNonNull(payload, "payload");
-        return offer(destination, payload, payload.readerIndex(), payload.readableBytes(), true);
+        return sends.offer(destination, payload, payload.readerIndex(), payload.readableBytes(), true);
     }
 
     @Override
     public OfferResult offer(Address destination, ByteBuf source, int index, int length) {
         Objects.requireNonNull(source, "source");
-        checkRange(source, index, length);
-        return offer(destination, source, index, length, false);
-    }
-
-    private OfferResult offer(Address destination, ByteBuf source, int index, int length, boolean owned) {
-        Objects.requireNonNull(destination, "destination");
-        if (!open) {
-            return OfferResult.CLOSED;
-        }
-        TransportException refused = refusal(destination, length);
-        if (refused != null) {
-            if (owned) {
-                source.release();
-            }
-            throw refused;
-        }
-        OutboundConnection connection = connectionFor(destination);
-        if (connection.isBackPressured() || !queue(connection, source, index, length, owned)) {
-            return OfferResult.BACK_PRESSURED;
-        }
-        return OfferResult.ACCEPTED;
-    }
-
-    private static void checkRange(ByteBuf source, int index, int length) {
-        if (index < 0 || length < 0 || index > source.capacity() - length) {
-            throw new IndexOutOfBoundsException("frame of " + length + " bytes at index " + index
-                    + " does not lie within the source buffer's capacity " + source.capacity());
-        }
-    }
-
-    /**
-     * Queues a frame: a small one as a copy in the calling thread's segment (an owned source is
-     * released once copied); a larger one as it is if owned, else as a pooled copy. Returns false,
-     * queuing nothing, if there was no room for a new segment.
-     */
-    private static boolean queue(OutboundConnection connection, ByteBuf source, int index, int length, boolean owned) {
-        if (length <= connection.appendLimit()) {
-            if (!connection.append(source, index, length)) {
-                return false;
-            }
-            if (owned) {
-                source.release();
-            }
-            return true;
-        }
-        ByteBuf frame = source;
-        if (!owned) {
-            frame = PooledByteBufAllocator.DEFAULT.directBuffer(length, length);
-            try {
-                frame.writeBytes(source, index, length);
-            } catch (RuntimeException e) {
-                frame.release(); // e.g. a released source: the copy is ours to release
-                throw e;
-            }
-        }
-        connection.enqueue(frame, length);
-        return true;
-    }
-
-    /** Why a frame cannot be sent at all, or null. */
-    private TransportException refusal(Address destination, int length) {
-        if (!open) {
-            return new TransportClosedException("send to " + destination + " failed: transport " + address + " is closed");
-        }
-        if (length > config.maxFrameLength()) {
-            return new FrameTooLargeException(destination, length, config.maxFrameLength());
-        }
-        return null;
-    }
-
-    private OutboundConnection connectionFor(Address destination) {
-        // Most senders talk to one destination at a time: skip the map for it. Per thread, so no shared write per send.
-        OutboundConnection recent = Appenders.recent(this, destination);
-        if (recent != null) {
-            return recent;
-        }
-        OutboundConnection connection = connections.get(destination);
-        if (connection == null) {
-            OutboundConnection fresh = new OutboundConnection(this, destination, group.next());
-            connection = connections.putIfAbsent(destination, fresh);
-            if (connection == null) {
-                connection = fresh;
-                fresh.connect();
-            }
-        }
-        Appenders.of(connection); // the calling thread's recent connection from now on
-        return connection;
+        SendSide.checkRange(source, index, length);
+        return sends.offer(destination, source, index, length, false);
     }
 
     @Override
     public boolean flush(Duration timeout) {
         long deadline = System.nanoTime() + Objects.requireNonNull(timeout, "timeout").toNanos();
-        for (OutboundConnection connection : connections.values()) {
-            if (!connection.awaitFlushed(deadline)) {
-                return false;
-            }
-        }
-        for (OutboundConnection connection : settling) {
-            if (!connection.awaitFlushed(deadline)) {
-                return false;
-            }
-            settling.remove(connection); // a thread that queues on it later adds it again (settleAfterFailure)
-        }
-        return true;
+        return sends.awaitFlushed(deadline);
     }
 
     @Override
@@ -430,7 +220,7 @@ final class NettyTransport implements Transport {
 
     /** Inbound connections still open; for tests. */
     int inboundConnections() {
-        return inbound.size();
+        return inboundSide.connections();
     }
 
     @Override
@@ -466,23 +256,8 @@ final class NettyTransport implements Transport {
             return false;
         }
         long discardedBefore = discards.total();
-        stopAccepting(false);
-        List<ChannelFuture> senders = new ArrayList<>();
-        for (Channel ch : inbound) {
-            senders.add(ch.closeFuture());
-            try {
-                ch.eventLoop().execute(() -> {
-                    if (ch.pipeline().get(FrameBatchDecoder.class) == null) {
-                        ch.close(); // still in its hello: it has sent no frame
-                    } else {
-                        ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN, "transport " + address
-                                + " is shutting down"));
-                    }
-                });
-            } catch (RejectedExecutionException e) {
-                // a concurrent close() has stopped the event loop, and closed the connection with it
-            }
-        }
+        inboundSide.stopAccepting(false);
+        List<ChannelFuture> senders = inboundSide.askSendersToStop();
         boolean hungUp = true;
         for (ChannelFuture f : senders) {
             hungUp &= f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -507,10 +282,10 @@ final class NettyTransport implements Transport {
         discards.startDiscarding();
         // On one of our own event loops we must not wait for that loop: close without waiting.
         boolean onOwnLoop = isOwnEventLoop();
-        stopAccepting(onOwnLoop);
-        closeInbound(onOwnLoop);
+        inboundSide.stopAccepting(onOwnLoop);
+        inboundSide.closeInbound(onOwnLoop);
         List<Future<?>> failing = new ArrayList<>();
-        for (OutboundConnection connection : connections.values()) {
+        for (OutboundConnection connection : sends.connections()) {
             failing.add(sweepAfterClose(connection));
         }
         inbox.close();
@@ -527,82 +302,13 @@ final class NettyTransport implements Transport {
             if (!onOwnLoop && !terminated.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
                 LOG.warn("event loop of {} did not stop within {} ms", address, CLOSE_TIMEOUT_MILLIS);
             }
-            for (OutboundConnection connection : connections.values()) {
+            for (OutboundConnection connection : sends.connections()) {
                 sweepAfterClose(connection);
             }
         }
-        connections.clear();
+        sends.clear();
         discards.log(LOG, address);
         LOG.debug("closed transport {}", address);
-    }
-
-    /**
-     * Closes the listening channel, so that no new connection is accepted, then unlinks the socket
-     * file and gives up the address lock (see {@link AddressLock}); once only.
-     */
-    private synchronized void stopAccepting(boolean onOwnLoop) {
-        if (stoppedAccepting) {
-            return;
-        }
-        stoppedAccepting = true;
-        if (serverChannel != null) {
-            ChannelFuture closed = serverChannel.close();
-            if (onOwnLoop || !closed.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
-                // Netty's native server channels unlink their socket path as they close: hold the address until
-                // then, or that unlink could remove the socket file of the next owner.
-                closed.addListener(f -> releaseAddress());
-            }
-        }
-        releaseAddress();
-        if (backend == IoBackend.LOCAL) {
-            LocalLoop.unregister(address, inbox);
-        }
-    }
-
-    /** Unlinks the socket file and gives up the address, unless the server channel is still closing. */
-    private void releaseAddress() {
-        if (addressLock != null && (serverChannel == null || serverChannel.closeFuture().isDone())) {
-            addressLock.close();
-        }
-    }
-
-    /**
-     * Tells every connected sender that we are closing, so that its pending sends fail with that
-     * reason and it hangs up; meanwhile reads on, counting (not delivering) the frames it had written,
-     * until it hangs up or {@value #DISCARD_DRAIN_MILLIS} ms have passed. On our own event loop we
-     * cannot wait for it: the connections are closed at once and what their sockets still hold is
-     * not counted.
-     */
-    private void closeInbound(boolean onOwnLoop) {
-        List<ChannelFuture> closing = new ArrayList<>();
-        for (Channel ch : inbound) {
-            closing.add(ch.closeFuture());
-            Runnable notify = () -> {
-                ChannelFuture notice = ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN,
-                        "transport " + address + " is closing"));
-                if (onOwnLoop || ch.pipeline().get(FrameBatchDecoder.class) == null) {
-                    notice.addListener(ChannelFutureListener.CLOSE); // cannot wait, or still in its hello: no frames yet
-                } else {
-                    ch.config().setAutoRead(true); // a paused connection (full inbox) must be read on to count what it carries
-                }
-            };
-            if (ch.eventLoop().inEventLoop()) {
-                notify.run();
-            } else {
-                ch.eventLoop().execute(notify);
-            }
-        }
-        if (onOwnLoop) {
-            return;
-        }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DISCARD_DRAIN_MILLIS);
-        for (ChannelFuture f : closing) {
-            if (!f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                LOG.warn("sender on {} to {} did not hang up within {} ms of SHUTTING_DOWN; closing it, and the frames"
-                        + " still in its socket are not counted as discarded", f.channel(), address, DISCARD_DRAIN_MILLIS);
-                f.channel().close().awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
-            }
-        }
     }
 
     private boolean isOwnEventLoop() {
@@ -634,19 +340,16 @@ final class NettyTransport implements Transport {
 
     /** The cached connection to {@code destination}, or null; for tests that look at one connection's state. */
     OutboundConnection connectionTo(Address destination) {
-        return connections.get(destination);
+        return sends.connectionTo(destination);
     }
 
     void forget(OutboundConnection connection) {
-        connections.remove(connection.destination(), connection);
-        settleAfterFailure(connection);
+        sends.forget(connection);
     }
 
-    /** Keeps a failed connection in sight of {@link #flush} until every frame queued on it was reported. */
+    /** See {@link SendSide#settleAfterFailure}. */
     void settleAfterFailure(OutboundConnection connection) {
-        if (settling.add(connection)) {
-            settling.removeIf(c -> c != connection && c.isFlushed()); // bounded by the connections still settling
-        }
+        sends.settleAfterFailure(connection);
     }
 
     void undeliverable(Address destination, int frames, TransportException cause) {

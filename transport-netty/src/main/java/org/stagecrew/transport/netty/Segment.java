@@ -7,13 +7,63 @@ import java.util.concurrent.atomic.AtomicLongFieldUpdater;
  * A pooled chunk that one producing thread appends encoded frames to, and that the destination's
  * event loop writes out, slice by slice, behind it.
  *
- * <p>One {@code long} of state is shared: the published position (every byte below it is a whole
- * frame), the number of frames below it, and two flags. The producer claims the chunk with a CAS that sets {@link #WRITING}, writes
- * the frame past the published position, and publishes it with one ordered store that also clears
- * the flag. The drainer reads the state, writes the published bytes it has not written yet, and,
- * once it has caught up, seals the segment with a CAS that succeeds only while the producer is not
- * writing. A sealed segment is never written again, so the drainer may release its chunk as soon as
- * the last slice is written: whoever seals, the drainer owns the chunk afterwards.
+ * <h2>The state word</h2>
+ *
+ * One {@code long}, read and written only as a whole:
+ *
+ * <pre>
+ *  63                         32  31  30  29  28                          0
+ * +-----------------------------+---+---+---+------------------------------+
+ * |  frames published           | 0 | W | S |  published position (bytes) |
+ * +-----------------------------+---+---+---+------------------------------+
+ *                                     |   |
+ *                       WRITING ------+   +------ SEALED
+ * </pre>
+ *
+ * Every byte below the published position is a whole frame, counted in "frames published".
+ *
+ * <h2>States and who moves them</h2>
+ *
+ * <pre>
+ *                  claim(): CAS published -&gt; published|W          (producer)
+ *        +--------------------------------------------------------+
+ *        |                                                        v
+ *   OPEN (W=0, S=0) &lt;--------------------------------------- WRITING (W=1, S=0)
+ *        |            publish(): one ordered store of the new
+ *        |            position and count, W cleared; or abort():
+ *        |            the old word back                       (producer)
+ *        |
+ *        |  trySeal(observed): CAS observed -&gt; observed|S, when caught up   (drainer)
+ *        |  sealByProducer(): CAS published -&gt; published|S, segment full    (producer)
+ *        |  sealNow(): as trySeal, waiting out W a bounded time (drainer, on failure)
+ *        v
+ *   SEALED (S=1): terminal. The position is final; the drainer owns the chunk.
+ * </pre>
+ *
+ * <ul>
+ *   <li>Position, frame count and {@code W} are written by the producer only; the drainer only reads
+ *       them. {@code S} is set by whoever seals first, by CAS; nobody clears it.
+ *   <li>A claim and a seal are both compare-and-sets from a word with {@code W = 0} and {@code S = 0}:
+ *       exactly one of them wins. A producer whose claim fails finds the segment sealed, retires it
+ *       and starts a new one, so its frame is never written into a sealed segment; a drainer whose
+ *       seal fails (the producer claimed, or published more since it looked) looks again on its next
+ *       pass. So a seal never falls below a published frame, and a sealed segment is never written
+ *       again: the drainer may release the chunk once its last slice is written.
+ *   <li>Published bytes are visible to the drainer: the producer writes the frame before the ordered
+ *       store that publishes it, and the drainer reads the word (a volatile read) before the bytes.
+ * </ul>
+ *
+ * <h2>Why no wake-up is lost</h2>
+ *
+ * After publishing, the producer asks {@link DrainScheduler#request()} for a drain, which reads the
+ * scheduler's flag. The publish is an ordered store only, but the claim before it was a
+ * compare-and-set, a full fence: the producer's read of the flag comes after its claim. An event loop
+ * going idle clears the flag and then reads this word ({@link SegmentWriter#pendingWork()}). If the
+ * producer still saw the flag set, its claim came before the clear, so the event loop's read sees
+ * {@code W} or the new position, and it schedules itself again ({@link SegmentWriter#PRODUCER_WRITING}
+ * or {@link SegmentWriter#DATA}). If the producer saw it clear, it schedules the drain itself. Both
+ * move the flag by CAS, so exactly one task follows. ({@code DrainHandOffStress} and {@code
+ * SegmentAppendSealStress} in the stress-tests module check this with jcstress.)
  *
  * <p>The drainer seals a segment that gained nothing over a whole drain pass: so an idle producer
  * does not hold memory (and queue accounting) for ever. The producer starts a new segment on its

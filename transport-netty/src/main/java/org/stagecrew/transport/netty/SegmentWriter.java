@@ -2,9 +2,15 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.util.ArrayList;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.stagecrew.transport.TransportException;
 
 /**
  * The consuming side of the {@link Segment}s of one {@link OutboundConnection}: the segments its
@@ -20,8 +26,13 @@ final class SegmentWriter {
     /** {@link #pendingWork()}: nothing to write, but a producer is inside a write and will publish. */
     static final int PRODUCER_WRITING = 2;
     private static final int HEADER = Protocol.LENGTH_FIELD_LENGTH;
+    /** The longest pause between tries to discard a segment whose producer was inside a write. */
+    private static final long STUCK_RETRY_MAX_MILLIS = 100;
+    private static final long STUCK_GIVE_UP_SECONDS = 30;
+    private static final Logger LOG = LoggerFactory.getLogger(SegmentWriter.class);
 
     private final OutboundConnection connection;
+    private final WriteBudget budget;
     private final ArrayList<Segment> segments = new ArrayList<>();
     /**
      * Segments of a failed connection whose producer was inside a write when they were discarded.
@@ -29,11 +40,14 @@ final class SegmentWriter {
      * of the queue makes the taker its only owner for that try.
      */
     private final Queue<Segment> stuck = new ConcurrentLinkedQueue<>();
+    /** Whether a retry of {@link #discardStuck()} is scheduled. */
+    private final AtomicBoolean stuckRetryPending = new AtomicBoolean();
     /** Bytes handed to the channel so far. */
     private long written;
 
-    SegmentWriter(OutboundConnection connection) {
+    SegmentWriter(OutboundConnection connection, WriteBudget budget) {
         this.connection = connection;
+        this.budget = budget;
     }
 
     void add(Segment segment) {
@@ -87,14 +101,14 @@ final class SegmentWriter {
     private void retire(Segment segment) {
         segment.retired = true;
         if (segment.writesInFlight == 0) {
-            connection.released(segment.capacity);
+            budget.release(segment.capacity);
         }
     }
 
     /** The write of one slice of {@code segment} completed (or failed). */
     void sliceWritten(Segment segment) {
         if (--segment.writesInFlight == 0 && segment.retired) {
-            connection.released(segment.capacity);
+            budget.release(segment.capacity);
         }
     }
 
@@ -163,8 +177,36 @@ final class SegmentWriter {
         return !stuck.isEmpty();
     }
 
-    int stuckCount() {
-        return stuck.size();
+    /**
+     * Discards, a little later, the segments whose producers were inside a write when the
+     * connection failed: the event loop never waits for a producer, which may be descheduled, or
+     * stopped for good. The retries run on Netty's global executor, since the transport may be
+     * closing and its event loop terminating; they back off to {@value #STUCK_RETRY_MAX_MILLIS} ms
+     * and end after {@value #STUCK_GIVE_UP_SECONDS} s. Frames are reported once their segment seals.
+     */
+    void retryStuckLater(TransportException cause) {
+        if (stuckRetryPending.compareAndSet(false, true)) {
+            retryStuck(cause, 1, System.nanoTime() + TimeUnit.SECONDS.toNanos(STUCK_GIVE_UP_SECONDS));
+        }
+    }
+
+    private void retryStuck(TransportException cause, long delayMillis, long giveUpAt) {
+        GlobalEventExecutor.INSTANCE.schedule(() -> {
+            connection.reportLate(this::discardStuck, cause);
+            if (!hasStuck()) {
+                stuckRetryPending.set(false);
+                if (hasStuck()) {
+                    retryStuckLater(cause); // kept aside just now, after our look
+                }
+            } else if (System.nanoTime() - giveUpAt > 0) {
+                // Releasing memory that a thread may still write into would be worse than leaving it to the collector.
+                LOG.warn("a thread sending to {} has stayed inside a write for {} s since the connection failed; {} segment(s)"
+                        + " are left unreleased and their frames unreported", connection.destination(), STUCK_GIVE_UP_SECONDS,
+                        stuck.size());
+            } else {
+                retryStuck(cause, Math.min(2 * delayMillis, STUCK_RETRY_MAX_MILLIS), giveUpAt);
+            }
+        }, delayMillis, TimeUnit.MILLISECONDS);
     }
 
     /**

@@ -84,7 +84,7 @@ class OutboundMemoryBoundTest {
             long held = alloc.metric().usedDirectMemory() - before;
             // The pool takes memory from the JDK a chunk at a time: round the real bound up to chunks, plus one for fragmentation.
             long chunk = alloc.metric().chunkSize();
-            long real = 2L * HIGH + OutboundConnection.CHUNK_SIZE + RECEIVER_SLACK;
+            long real = 2L * HIGH + ChunkPacker.CHUNK_SIZE + RECEIVER_SLACK;
             long bound = (real + chunk - 1) / chunk * chunk + chunk;
             System.out.printf("OutboundMemoryBoundTest %s: %d sparse frames of %d bytes (%d KiB with headers) grew the pool's"
                     + " used direct memory by %d KiB; bound %d KiB%n", mode, sent, SMALL, (long) sent * (SMALL + 4) >> 10, held >> 10, bound >> 10);

@@ -1,0 +1,235 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.EventLoopGroup;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.BackPressureException;
+import org.stagecrew.transport.FrameTooLargeException;
+import org.stagecrew.transport.OfferResult;
+import org.stagecrew.transport.TransportClosedException;
+import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.TransportTimeoutException;
+
+/**
+ * The sending side of a {@link NettyTransport}: refuses what cannot be sent at all, finds the
+ * cached {@link OutboundConnection} to a destination (or creates and connects it), queues the
+ * frame there by the rule of the call ({@code send} with a future, blocking {@code send}, {@code
+ * offer}), and waits for room when a blocking send finds the connection back-pressured.
+ *
+ * <p>Any thread. The connection cache is a concurrent map; a thread's most recent connection is
+ * found without it ({@link Appenders#recent}).
+ */
+final class SendSide {
+    private final NettyTransport transport;
+    private final EventLoopGroup group;
+    private final ConcurrentHashMap<Address, OutboundConnection> connections = new ConcurrentHashMap<>();
+    /**
+     * Failed connections, no longer cached, that may still hold frames whose failure is not reported
+     * yet: {@code flush} waits for them too. Pruned as they settle.
+     */
+    private final Set<OutboundConnection> settling = ConcurrentHashMap.newKeySet();
+
+    SendSide(NettyTransport transport, EventLoopGroup group) {
+        this.transport = transport;
+        this.group = group;
+    }
+
+    /** {@link org.stagecrew.transport.Transport#send(Address, ByteBuf)}: queues with a future, or fails it at once. */
+    CompletableFuture<Void> send(Address destination, ByteBuf payload) {
+        Objects.requireNonNull(destination, "destination");
+        Objects.requireNonNull(payload, "payload");
+        TransportException refused = refusal(destination, payload.readableBytes());
+        OutboundConnection connection = refused == null ? connectionFor(destination) : null;
+        if (connection != null && connection.isBackPressured()) {
+            refused = new BackPressureException("send to " + destination + " failed: " + connection.queuedBytes()
+                    + " bytes are queued, above writeBufferHighWaterMark " + transport.config().writeBufferHighWaterMark()
+                    + "; wait for earlier futures or use the blocking send");
+        }
+        if (refused != null) {
+            payload.release();
+            return CompletableFuture.failedFuture(refused);
+        }
+        CompletableFuture<Void> future = new CompletableFuture<>();
+        connection.enqueue(new OutboundConnection.PendingSend(payload, future), payload.readableBytes());
+        return future;
+    }
+
+    /**
+     * The blocking send: queues the frame, waiting up to {@code timeout} while the connection is
+     * back-pressured. An {@code owned} source is the caller's to give up: it is released whatever happens.
+     */
+    void send(Address destination, ByteBuf source, int index, int length, Duration timeout, boolean owned) {
+        boolean queued = false;
+        try {
+            Objects.requireNonNull(destination, "destination");
+            Objects.requireNonNull(timeout, "timeout");
+            long deadline = 0; // read the clock only when there is no room: it costs more than a send
+            boolean waiting = false;
+            while (true) {
+                TransportException refused = refusal(destination, length);
+                if (refused != null) {
+                    throw refused;
+                }
+                OutboundConnection connection = connectionFor(destination);
+                if (!connection.isBackPressured() && queue(connection, source, index, length, owned)) {
+                    queued = true;
+                    return;
+                }
+                if (!waiting) {
+                    waiting = true;
+                    deadline = System.nanoTime() + timeout.toNanos();
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TransportTimeoutException("send to " + destination + " timed out after " + timeout.toMillis()
+                            + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
+                            + transport.config().writeBufferHighWaterMark() + "; the receiver is not keeping up");
+                }
+                connection.awaitRoom(left);
+            }
+        } finally {
+            if (owned && !queued) {
+                source.release();
+            }
+        }
+    }
+
+    /** Queues the frame if there is room now; never waits. An {@code owned} source is released unless queued. */
+    OfferResult offer(Address destination, ByteBuf source, int index, int length, boolean owned) {
+        Objects.requireNonNull(destination, "destination");
+        if (!transport.isOpen()) {
+            return OfferResult.CLOSED;
+        }
+        TransportException refused = refusal(destination, length);
+        if (refused != null) {
+            if (owned) {
+                source.release();
+            }
+            throw refused;
+        }
+        OutboundConnection connection = connectionFor(destination);
+        if (connection.isBackPressured() || !queue(connection, source, index, length, owned)) {
+            return OfferResult.BACK_PRESSURED;
+        }
+        return OfferResult.ACCEPTED;
+    }
+
+    static void checkRange(ByteBuf source, int index, int length) {
+        if (index < 0 || length < 0 || index > source.capacity() - length) {
+            throw new IndexOutOfBoundsException("frame of " + length + " bytes at index " + index
+                    + " does not lie within the source buffer's capacity " + source.capacity());
+        }
+    }
+
+    /**
+     * Queues a frame: a small one as a copy in the calling thread's segment (an owned source is
+     * released once copied); a larger one as it is if owned, else as a pooled copy. Returns false,
+     * queuing nothing, if there was no room for a new segment.
+     */
+    private static boolean queue(OutboundConnection connection, ByteBuf source, int index, int length, boolean owned) {
+        if (length <= connection.appendLimit()) {
+            if (!connection.append(source, index, length)) {
+                return false;
+            }
+            if (owned) {
+                source.release();
+            }
+            return true;
+        }
+        ByteBuf frame = source;
+        if (!owned) {
+            frame = PooledByteBufAllocator.DEFAULT.directBuffer(length, length);
+            try {
+                frame.writeBytes(source, index, length);
+            } catch (RuntimeException e) {
+                frame.release(); // e.g. a released source: the copy is ours to release
+                throw e;
+            }
+        }
+        connection.enqueue(frame, length);
+        return true;
+    }
+
+    /** Why a frame cannot be sent at all, or null. */
+    private TransportException refusal(Address destination, int length) {
+        if (!transport.isOpen()) {
+            return new TransportClosedException("send to " + destination + " failed: transport " + transport.address() + " is closed");
+        }
+        if (length > transport.config().maxFrameLength()) {
+            return new FrameTooLargeException(destination, length, transport.config().maxFrameLength());
+        }
+        return null;
+    }
+
+    private OutboundConnection connectionFor(Address destination) {
+        // Most senders talk to one destination at a time: skip the map for it. Per thread, so no shared write per send.
+        OutboundConnection recent = Appenders.recent(transport, destination);
+        if (recent != null) {
+            return recent;
+        }
+        OutboundConnection connection = connections.get(destination);
+        if (connection == null) {
+            OutboundConnection fresh = new OutboundConnection(transport, destination, group.next());
+            connection = connections.putIfAbsent(destination, fresh);
+            if (connection == null) {
+                connection = fresh;
+                fresh.connect();
+            }
+        }
+        Appenders.of(connection); // the calling thread's recent connection from now on
+        return connection;
+    }
+
+    /** The cached connections. */
+    Collection<OutboundConnection> connections() {
+        return connections.values();
+    }
+
+    /** The cached connection to {@code destination}, or null. */
+    OutboundConnection connectionTo(Address destination) {
+        return connections.get(destination);
+    }
+
+    /** Drops a failed connection from the cache, unless another has replaced it already. */
+    void forget(OutboundConnection connection) {
+        connections.remove(connection.destination(), connection);
+        settleAfterFailure(connection);
+    }
+
+    /** Keeps a failed connection in sight of {@code flush} until every frame queued on it was reported. */
+    void settleAfterFailure(OutboundConnection connection) {
+        if (settling.add(connection)) {
+            settling.removeIf(c -> c != connection && c.isFlushed()); // bounded by the connections still settling
+        }
+    }
+
+    /**
+     * Waits until every connection, cached or failed and still settling, has written or reported
+     * every frame, or until {@code deadline}; see {@link OutboundConnection#awaitFlushed}.
+     */
+    boolean awaitFlushed(long deadline) {
+        for (OutboundConnection connection : connections.values()) {
+            if (!connection.awaitFlushed(deadline)) {
+                return false;
+            }
+        }
+        for (OutboundConnection connection : settling) {
+            if (!connection.awaitFlushed(deadline)) {
+                return false;
+            }
+            settling.remove(connection); // a thread that queues on it later adds it again (settleAfterFailure)
+        }
+        return true;
+    }
+
+    void clear() {
+        connections.clear();
+    }
+}
