@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.BackPressureException;
 import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.FrameSignals;
 import org.stagecrew.transport.FrameHandler;
 import org.stagecrew.transport.FrameTooLargeException;
 import org.stagecrew.transport.OfferResult;
@@ -49,7 +50,7 @@ import org.stagecrew.transport.TransportTimeoutException;
  * cache of {@link OutboundConnection}s and an {@link Inbox} that consumers drain through
  * {@link FrameConsumer}.
  */
-final class NettyTransport implements Transport {
+final class NettyTransport implements Transport, FrameSignals {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
     private static final int SOCKET_BUFFER_SIZE = 1024 * 1024;
     private static final long CLOSE_TIMEOUT_MILLIS = 5_000;
