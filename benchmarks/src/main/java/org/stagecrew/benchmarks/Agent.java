@@ -207,7 +207,7 @@ public final class Agent implements Task {
         List<Future<long[]>> results = new ArrayList<>();
         for (Endpoint endpoint : endpoints) {
             results.add(threads.submit(() -> {
-                try (Sender sender = new Sender(endpoint, destination, size)) {
+                try (FrameSender sender = new FrameSender(endpoint, destination, size)) {
                     sender.sendUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(warmMillis));
                     long measuredFrom = sender.sent();
                     long start = System.nanoTime();
@@ -231,124 +231,6 @@ public final class Agent implements Task {
         return " " + measured + " " + nanos + " " + total + " " + sum;
     }
 
-    /** Frames below this size are sent as copies of a reused buffer; larger ones are handed over. */
-    private static final int COPY_LIMIT = 32 * 1024;
-
-    /**
-     * Sends frames of one size carrying sequence numbers 0, 1, 2... in their first 8 bytes: a frame
-     * below {@value #COPY_LIMIT} bytes as a copy of one reused buffer, a larger one handed over
-     * without a copy, as a user of each size would send them.
-     */
-    private static final class Sender implements AutoCloseable {
-        private final Endpoint endpoint;
-        private final String destination;
-        private final int size;
-        /** The reused buffer of copied frames, or null when frames are handed over. */
-        private final ByteBuf frame;
-        private long sent;
-        private long sum;
-
-        Sender(Endpoint endpoint, String destination, int size) {
-            this.endpoint = endpoint;
-            this.destination = destination;
-            this.size = size;
-            this.frame = size < COPY_LIMIT ? PooledByteBufAllocator.DEFAULT.directBuffer(size, size).writeZero(size) : null;
-        }
-
-        /** Sends the frame with sequence number {@code seq}. */
-        void send(long seq) throws Exception {
-            if (frame == null) {
-                endpoint.send(destination, frame(size, seq));
-                return;
-            }
-            if (frame.capacity() >= Long.BYTES) {
-                frame.setLong(0, seq);
-            }
-            endpoint.sendCopy(destination, frame);
-        }
-
-        /** Sends the next frames, 64 between looks at the clock, until {@code deadlineNanos}. */
-        void sendUntil(long deadlineNanos) throws Exception {
-            while (System.nanoTime() < deadlineNanos) {
-                for (int i = 0; i < 64; i++, sent++) {
-                    send(sent);
-                    sum += sent;
-                }
-            }
-        }
-
-        /** Frames sent by {@link #sendUntil}. */
-        long sent() {
-            return sent;
-        }
-
-        /** Sum of the sequence numbers sent by {@link #sendUntil}: the receiver's checksum. */
-        long sum() {
-            return sum;
-        }
-
-        @Override
-        public void close() {
-            if (frame != null) {
-                frame.release();
-            }
-        }
-    }
-
-    /**
-     * Ping-pong driven from the I/O thread of a pushing endpoint: each answer is timed and the next
-     * ping sent right there, so no other thread wakes or spins per round trip.
-     */
-    private static final class PingDriver implements Endpoint.Sink, AutoCloseable {
-        private final Endpoint endpoint;
-        private final Sender sender;
-        private final int warmup;
-        private final int total;
-        private final Histogram histogram;
-        private final CompletableFuture<Void> done = new CompletableFuture<>();
-        private int answered;
-        private long sentAt;
-
-        PingDriver(Endpoint endpoint, String destination, int size, int warmup, int count, Histogram histogram) {
-            this.endpoint = endpoint;
-            this.sender = new Sender(endpoint, destination, size);
-            this.warmup = warmup;
-            this.total = warmup + count;
-            this.histogram = histogram;
-        }
-
-        void run() throws Exception {
-            endpoint.onFrames(this);
-            sentAt = System.nanoTime();
-            sender.send(0);
-            done.get(Math.max(60, total / 1000), TimeUnit.SECONDS);
-        }
-
-        @Override
-        public void onFrame(ByteBuf payload) {
-            long now = System.nanoTime();
-            if (answered++ >= warmup) {
-                histogram.recordValue(Math.min(now - sentAt, histogram.getHighestTrackableValue()));
-            }
-            if (answered == total) {
-                done.complete(null);
-                return;
-            }
-            try {
-                sentAt = System.nanoTime();
-                sender.send(answered);
-            } catch (Exception e) {
-                done.completeExceptionally(e);
-            }
-        }
-
-        @Override
-        public void close() {
-            endpoint.onFrames(null);
-            sender.close();
-        }
-    }
-
     /** Counts received frames and sums their sequence numbers; used by the consumer thread only. */
     private static final class Tally implements Endpoint.Sink {
         long count;
@@ -363,13 +245,6 @@ public final class Agent implements Task {
         }
     }
 
-    private static ByteBuf frame(int size, long seq) {
-        ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(size, size);
-        buf.writeLong(seq);
-        buf.writerIndex(size);
-        return buf;
-    }
-
     private String ping(String destination, int size, int warmup, int count) throws Exception {
         Endpoint endpoint = endpoints.get(0);
         Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
@@ -381,7 +256,7 @@ public final class Agent implements Task {
         }
         long[] replies = new long[1];
         Endpoint.Sink sink = payload -> replies[0]++;
-        try (Sender sender = new Sender(endpoint, destination, size)) {
+        try (FrameSender sender = new FrameSender(endpoint, destination, size)) {
             for (int i = 0; i < warmup + count; i++) {
                 long start = System.nanoTime();
                 sender.send(i);

@@ -86,7 +86,7 @@ final class JdkBaselineEndpoint implements Endpoint {
     private final BlockingQueue<byte[]> inbox = new LinkedBlockingQueue<>(INBOX_CAPACITY);
     /** Payload bytes the inbox may still take: the receiver acquires a frame's length, poll releases it. */
     private final Semaphore inboxBytes = new Semaphore(INBOX_CAPACITY_BYTES);
-    private final Map<String, Outbound> outbound = new ConcurrentHashMap<>();
+    private final Map<String, JdkOutbound> outbound = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private JdkBaselineEndpoint(Path socketFile, ServerSocketChannel server, Selector acceptSelector,
@@ -156,9 +156,9 @@ final class JdkBaselineEndpoint implements Endpoint {
         if (closed.get()) {
             throw new IOException("send to " + destination + " failed: endpoint " + socketFile + " is closed");
         }
-        Outbound connection = outbound.get(destination);
+        JdkOutbound connection = outbound.get(destination);
         if (connection == null) {
-            connection = Outbound.connect(destination);
+            connection = JdkOutbound.connect(destination);
             outbound.put(destination, connection);
             if (closed.get()) { // close() may have run between the check and the put
                 closeQuietly(outbound.remove(destination));
@@ -203,7 +203,7 @@ final class JdkBaselineEndpoint implements Endpoint {
         receiver.interrupt(); // it may be waiting for room in the inbox
         join(listener);
         join(receiver);
-        for (Outbound connection : outbound.values()) {
+        for (JdkOutbound connection : outbound.values()) {
             closeQuietly(connection);
         }
         outbound.clear();
@@ -349,58 +349,6 @@ final class JdkBaselineEndpoint implements Endpoint {
         }
     }
 
-    /** One blocking connection to a destination. Used by one sender thread at a time. */
-    private static final class Outbound implements AutoCloseable {
-        private final SocketChannel channel;
-        private final ByteBuffer header = ByteBuffer.allocateDirect(4);
-        private final ByteBuffer[] single = new ByteBuffer[2];
-
-        private Outbound(SocketChannel channel) {
-            this.channel = channel;
-            single[0] = header;
-        }
-
-        static Outbound connect(String destination) throws IOException {
-            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-            try {
-                channel.connect(UnixDomainSocketAddress.of(destination));
-                return new Outbound(channel);
-            } catch (IOException | RuntimeException e) {
-                closeQuietly(channel);
-                throw new IOException("connect failed for " + destination + ": " + e.getMessage(), e);
-            }
-        }
-
-        /** Writes the length and the payload with gathering writes until both are out; does not release. */
-        void write(ByteBuf payload) throws IOException {
-            int length = payload.readableBytes();
-            header.clear();
-            header.putInt(0, length);
-            ByteBuffer[] parts;
-            if (payload.nioBufferCount() == 1) {
-                parts = single;
-                parts[1] = payload.nioBuffer();
-            } else { // a composite payload: its components, gathered behind the header
-                ByteBuffer[] components = payload.nioBuffers();
-                parts = new ByteBuffer[components.length + 1];
-                parts[0] = header;
-                System.arraycopy(components, 0, parts, 1, components.length);
-            }
-            try {
-                for (long remaining = 4L + length; remaining > 0; ) {
-                    remaining -= channel.write(parts);
-                }
-            } finally {
-                single[1] = null;
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            channel.close();
-        }
-    }
-
     private static int permits(byte[] frame) {
         return Math.min(frame.length, INBOX_CAPACITY_BYTES);
     }
@@ -430,7 +378,7 @@ final class JdkBaselineEndpoint implements Endpoint {
         }
     }
 
-    private static void closeQuietly(AutoCloseable closeable) {
+    static void closeQuietly(AutoCloseable closeable) {
         if (closeable == null) {
             return;
         }

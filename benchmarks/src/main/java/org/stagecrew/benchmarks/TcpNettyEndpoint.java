@@ -72,11 +72,11 @@ final class TcpNettyEndpoint implements Endpoint {
     static final int FLUSH_EVERY_FRAMES = 128;
     static final int FLUSH_EVERY_BYTES = 64 * 1024;
 
-    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(1024 * 1024, 4 * 1024 * 1024);
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(1024 * 1024, 4 * 1024 * 1024);
     private static final String HOST = "127.0.0.1";
-    private static final String ENCODER = "encoder";
-    private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(30);
-    private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    static final String ENCODER = "encoder";
+    static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(30);
+    static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final Duration HELLO_TIMEOUT = TransportConfig.DEFAULT_HELLO_TIMEOUT;
     /** The hello handler wants a listening address for its log messages; TCP has no socket file. */
     private static final Address LISTENER_NAME = Address.of("tcp-loopback");
@@ -89,7 +89,7 @@ final class TcpNettyEndpoint implements Endpoint {
     private final LinkedBlockingQueue<ByteBuf> inbox = new LinkedBlockingQueue<>();
     private final AtomicLong inboxBytes = new AtomicLong();
     private final Queue<Inbound> paused = new ConcurrentLinkedQueue<>();
-    private final Map<String, Outbound> outbound = new ConcurrentHashMap<>();
+    private final Map<String, TcpOutbound> outbound = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private TcpNettyEndpoint(EventLoopGroup group, boolean epoll) throws InterruptedException {
@@ -141,7 +141,7 @@ final class TcpNettyEndpoint implements Endpoint {
 
     @Override
     public void send(String destination, ByteBuf payload) throws IOException, InterruptedException {
-        Outbound connection;
+        TcpOutbound connection;
         try {
             connection = connection(destination);
             connection.awaitWritable();
@@ -155,7 +155,7 @@ final class TcpNettyEndpoint implements Endpoint {
     @Override
     public void flush() throws IOException, InterruptedException {
         long deadline = System.nanoTime() + WAIT_NANOS;
-        for (Outbound connection : outbound.values()) {
+        for (TcpOutbound connection : outbound.values()) {
             connection.flushAndWait(deadline);
         }
     }
@@ -197,8 +197,8 @@ final class TcpNettyEndpoint implements Endpoint {
         outbound.clear();
     }
 
-    private Outbound connection(String destination) throws IOException, InterruptedException {
-        Outbound connection = outbound.get(destination);
+    private TcpOutbound connection(String destination) throws IOException, InterruptedException {
+        TcpOutbound connection = outbound.get(destination);
         if (connection == null) {
             if (closed.get()) {
                 throw new IOException("send to " + destination + " failed: endpoint " + address + " is closed");
@@ -209,12 +209,12 @@ final class TcpNettyEndpoint implements Endpoint {
         return connection;
     }
 
-    private Outbound connect(String destination) throws IOException, InterruptedException {
+    private TcpOutbound connect(String destination) throws IOException, InterruptedException {
         int colon = destination.lastIndexOf(':');
         if (colon < 0) {
             throw new IllegalArgumentException("destination must be host:port, was: " + destination);
         }
-        Outbound connection = new Outbound(destination);
+        TcpOutbound connection = new TcpOutbound(destination);
         Address listener = Address.of("tcp/" + destination);
         ChannelFuture connected = new Bootstrap().group(group)
                 .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
@@ -238,7 +238,7 @@ final class TcpNettyEndpoint implements Endpoint {
         if (!connected.isSuccess()) {
             throw new IOException("connect failed for " + destination + ": " + connected.cause().getMessage(), connected.cause());
         }
-        connection.channel = connected.channel();
+        connection.connected(connected.channel());
         return connection;
     }
 
@@ -284,120 +284,6 @@ final class TcpNettyEndpoint implements Endpoint {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             LOG.warn("closing inbound connection {} of {}: {}", ctx.channel(), address, cause.toString());
-            ctx.close();
-        }
-    }
-
-    /** One connection to a destination; send-side fields are used by one sender thread at a time. */
-    private static final class Outbound extends ChannelInboundHandlerAdapter {
-        private final String destination;
-        private volatile Channel channel;
-        private volatile Throwable failure;
-        private int unflushedFrames;
-        private long unflushedBytes;
-
-        Outbound(String destination) {
-            this.destination = destination;
-        }
-
-        void write(ByteBuf payload) {
-            unflushedBytes += Integer.BYTES + payload.readableBytes();
-            Channel ch = channel;
-            ch.write(payload, ch.voidPromise()); // the encoder releases it, also on failure
-            if (++unflushedFrames >= FLUSH_EVERY_FRAMES || unflushedBytes >= FLUSH_EVERY_BYTES || !ch.isWritable()) {
-                flushNow();
-            } else if (idleFlushPending.compareAndSet(false, true)) {
-                // As our transport does: a batch is flushed as soon as the sender pauses, never held back.
-                ch.eventLoop().execute(idleFlush);
-            }
-        }
-
-        private final java.util.concurrent.atomic.AtomicBoolean idleFlushPending = new java.util.concurrent.atomic.AtomicBoolean();
-        private final Runnable idleFlush = () -> {
-            idleFlushPending.set(false);
-            Channel ch = channel;
-            if (ch != null) {
-                ch.flush();
-            }
-        };
-
-        void awaitWritable() throws IOException, InterruptedException {
-            Channel ch = channel;
-            if (ch.isWritable()) {
-                return;
-            }
-            flushNow();
-            long deadline = System.nanoTime() + WAIT_NANOS;
-            synchronized (this) {
-                while (!ch.isWritable()) {
-                    if (!ch.isActive()) {
-                        throw closed();
-                    }
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        throw new IOException("send to " + destination + " failed: the connection stayed over its "
-                                + WATER_MARK.high() + "-byte high water mark for " + TimeUnit.NANOSECONDS.toSeconds(WAIT_NANOS) + " s");
-                    }
-                    TimeUnit.NANOSECONDS.timedWait(this, Math.min(left, WAIT_SLICE_NANOS));
-                }
-            }
-        }
-
-        /**
-         * Flushes, then waits until every frame written before has left for the socket: an empty
-         * buffer written below the encoder (so it is no frame) completes its promise only after them.
-         */
-        void flushAndWait(long deadline) throws IOException, InterruptedException {
-            unflushedFrames = 0;
-            unflushedBytes = 0;
-            ChannelHandlerContext encoder = channel.pipeline().context(ENCODER);
-            if (encoder == null) {
-                throw closed();
-            }
-            ChannelFuture barrier = encoder.writeAndFlush(Unpooled.EMPTY_BUFFER);
-            if (!barrier.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                throw new IOException("flush to " + destination + " failed: not written within "
-                        + TimeUnit.NANOSECONDS.toSeconds(WAIT_NANOS) + " s");
-            }
-            if (!barrier.isSuccess()) {
-                throw new IOException("flush to " + destination + " failed: " + barrier.cause(), barrier.cause());
-            }
-        }
-
-        private void flushNow() {
-            unflushedFrames = 0;
-            unflushedBytes = 0;
-            channel.flush();
-        }
-
-        private IOException closed() {
-            Throwable cause = failure;
-            return new IOException("send to " + destination + " failed: the connection is closed"
-                    + (cause == null ? "" : " (" + cause.getMessage() + ")"), cause);
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            synchronized (this) {
-                notifyAll();
-            }
-            ctx.fireChannelWritabilityChanged();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            synchronized (this) {
-                notifyAll();
-            }
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (failure == null) {
-                failure = cause;
-                LOG.warn("closing connection to {}: {}", destination, cause.toString());
-            }
             ctx.close();
         }
     }

@@ -11,6 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.FrameHandler;
+import org.stagecrew.transport.FrameSignals;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportException;
@@ -38,6 +39,7 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
     private static final Duration CONTENDED_WAIT = Duration.ofMillis(10);
 
     private final Transport transport;
+    private final FrameSignals signals;
     private final FrameHandler handler;
     private final Executor executor;
     private final Consumer<Mailbox> onClose;
@@ -53,6 +55,7 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
 
     Mailbox(Transport transport, FrameHandler handler, Executor executor, Consumer<Mailbox> onClose) {
         this.transport = transport;
+        this.signals = FrameSignals.of(transport);
         this.handler = handler;
         this.executor = executor;
         this.onClose = onClose;
@@ -60,9 +63,9 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
 
     /** Starts serving: frames that are already waiting are handled too. */
     void open() {
-        transport.onFramesAvailable(listener);
+        signals.onFramesAvailable(listener);
         if (closed) { // closed while it was being added: close() may have missed the listener
-            transport.removeFramesAvailableListener(listener);
+            signals.removeFramesAvailableListener(listener);
             return;
         }
         wake();
@@ -120,12 +123,12 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
                 return !closed; // an interrupt from a handler ends the burst; shutdownNow rejects the rescheduling
             }
             if (transport.poll(this, 1, Duration.ZERO) == 0) {
-                if (!transport.hasFrames()) {
+                if (!signals.hasFrames()) {
                     return false;
                 }
                 // Another consumer holds the inbox: wait a little for it, interruptibly, then let other mailboxes run.
                 if (transport.poll(this, 1, CONTENDED_WAIT) == 0) {
-                    return transport.hasFrames();
+                    return signals.hasFrames();
                 }
             }
         }
@@ -143,7 +146,7 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
         }
         scheduled.set(false);
         // Frames that arrived after the last poll saw scheduled == true and did not wake us.
-        if (!closed && transport.isOpen() && transport.hasFrames()) {
+        if (!closed && transport.isOpen() && signals.hasFrames()) {
             wake();
         }
     }
@@ -194,7 +197,7 @@ final class Mailbox implements Subscription, Runnable, FrameHandler {
             closed = true;
         }
         if (first) {
-            transport.removeFramesAvailableListener(listener);
+            signals.removeFramesAvailableListener(listener);
             onClose.accept(this);
         }
         long deadline = System.nanoTime() + nanos;

@@ -14,6 +14,9 @@ public interface Task {
      *
      * <p>A unit asked to stop sees {@link TaskContext#isStopRequested()} turn true and its thread
      * interrupted; a {@code receive} or {@code poll} it is blocked in then throws.
+     *
+     * @param context the unit's name, transport, parent and peers
+     * @throws Exception anything: it ends the unit with status 1 and becomes its failure
      */
     void run(TaskContext context) throws Exception;
 }

@@ -84,8 +84,11 @@ public final class WorkerPool implements AutoCloseable {
      * with the sender and counted; the worker goes on with the next frame (an {@link Error} is
      * counted and logged too, and then propagates: the pool replaces the thread and the frames
      * still waiting are handled). A transport is served by one subscription of this pool at a time.
-     * A transport that closes ends its subscription.
+     * A transport that closes ends its subscription. The pool is woken through the transport's
+     * {@link org.stagecrew.transport.FrameSignals}, beside any listener the application added there.
      *
+     * @throws UnsupportedOperationException if the transport's implementation has no {@code
+     *     FrameSignals}
      * @throws IllegalStateException if the pool is closed, or the transport is already served by it
      * @throws IllegalArgumentException if the transport hands its frames to an {@code
      *     eventLoopHandler}, so that there is nothing to serve

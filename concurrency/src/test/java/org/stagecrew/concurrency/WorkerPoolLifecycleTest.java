@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.stagecrew.concurrency.WorkerPoolTest.UncaughtExceptions;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.IoMode;
+import org.stagecrew.transport.FrameSignals;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.test.Await;
@@ -80,7 +81,7 @@ class WorkerPoolLifecycleTest {
                 for (long seq = 0; seq < count; seq++) {
                     sender.send(receiver.address(), frame(seq), WAIT);
                 }
-                Await.until("every frame waits in the inbox", WAIT, receiver::hasFrames);
+                Await.until("every frame waits in the inbox", WAIT, FrameSignals.of(receiver)::hasFrames);
                 Subscription subscription = pool.serve(receiver, frame -> {
                     calls.incrementAndGet();
                     inHandler.countDown();
@@ -115,7 +116,7 @@ class WorkerPoolLifecycleTest {
                 for (long seq = 0; seq < 10; seq++) {
                     sender.send(receiver.address(), frame(seq), WAIT);
                 }
-                Await.until("the frames wait in the inbox", WAIT, receiver::hasFrames);
+                Await.until("the frames wait in the inbox", WAIT, FrameSignals.of(receiver)::hasFrames);
                 CountDownLatch served = new CountDownLatch(1);
                 self.set(pool.serve(receiver, frame -> {
                     awaitQuietly(served);
@@ -146,7 +147,7 @@ class WorkerPoolLifecycleTest {
                 for (long seq = 0; seq < 9; seq++) {
                     sender.send(receiver.address(), frame(seq), WAIT);
                 }
-                Await.until("the frames wait in the inbox", WAIT, receiver::hasFrames);
+                Await.until("the frames wait in the inbox", WAIT, FrameSignals.of(receiver)::hasFrames);
 
                 Subscription subscription = pool.serve(receiver, frame -> {
                     if (seq(frame) == 0) {
@@ -159,7 +160,7 @@ class WorkerPoolLifecycleTest {
                         + ", failed " + subscription.failed() + ")", WAIT, () -> handledOk.size() == 8);
                 Await.until("handled() counts the 9 frames", WAIT, () -> subscription.handled() == 9);
                 assertEquals(1, subscription.failed(), "the frame the handler overflowed on is counted as failed");
-                assertFalse(receiver.hasFrames());
+                assertFalse(FrameSignals.of(receiver).hasFrames());
                 assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L), List.copyOf(handledOk));
                 Await.until("the error is reported to the uncaught-exception handler", WAIT, () -> !uncaught.seen().isEmpty());
                 assertInstanceOf(StackOverflowError.class, uncaught.seen().get(0));
@@ -242,7 +243,7 @@ class WorkerPoolLifecycleTest {
             AtomicInteger userCalls = new AtomicInteger();
             AtomicInteger handled = new AtomicInteger();
             try (Transport receiver = open(); Transport sender = open(); WorkerPool pool = WorkerPool.create("listeners", 1)) {
-                receiver.onFramesAvailable(userCalls::incrementAndGet);
+                FrameSignals.of(receiver).onFramesAvailable(userCalls::incrementAndGet);
                 Subscription subscription = pool.serve(receiver, frame -> handled.incrementAndGet());
 
                 sender.send(receiver.address(), frame(0), WAIT);
@@ -293,7 +294,7 @@ class WorkerPoolLifecycleTest {
                 for (long seq = 0; seq < 3; seq++) {
                     sender.send(receiver.address(), frame(seq), WAIT);
                 }
-                Await.until("the frames wait in the inbox", WAIT, receiver::hasFrames);
+                Await.until("the frames wait in the inbox", WAIT, FrameSignals.of(receiver)::hasFrames);
                 CompletableFuture<Integer> other = Background.call("other-consumer", () -> receiver.poll(frame -> {
                     otherConsumerInside.countDown();
                     awaitQuietly(releaseOtherConsumer);

@@ -32,6 +32,7 @@ import org.stagecrew.transport.Address;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.FrameHandler;
 import org.stagecrew.transport.IoMode;
+import org.stagecrew.transport.FrameSignals;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.TransportTimeoutException;
@@ -126,7 +127,7 @@ class WorkerPoolTest {
                 for (long seq = 0; seq < 50; seq++) {
                     sender.send(receiver.address(), frame(seq), WAIT);
                 }
-                Await.until("the first frames wait in the inbox", WAIT, receiver::hasFrames);
+                Await.until("the first frames wait in the inbox", WAIT, FrameSignals.of(receiver)::hasFrames);
 
                 Subscription subscription = pool.serve(receiver, frame -> seen.add(seq(frame)));
                 for (long seq = 50; seq < 100; seq++) {
@@ -380,7 +381,7 @@ class WorkerPoolTest {
                         sender.send(receiver.address(), frame(seq), WAIT);
                     }
                     assertTrue(blocked.await(WAIT.toSeconds(), SECONDS), "the handler never got a frame");
-                    Await.until("frames queued behind the blocked handler", WAIT, receiver::hasFrames);
+                    Await.until("frames queued behind the blocked handler", WAIT, FrameSignals.of(receiver)::hasFrames);
 
                     CompletableFuture<Void> closed = new CompletableFuture<>();
                     Thread closer = new Thread(() -> {
@@ -400,7 +401,7 @@ class WorkerPoolTest {
 
                     assertTrue(subscription.handled() <= Mailbox.BURST,
                             "a closed pool stops after the burst at hand, handled: " + subscription.handled());
-                    assertTrue(receiver.hasFrames(), "frames are still queued when the transports close");
+                    assertTrue(FrameSignals.of(receiver).hasFrames(), "frames are still queued when the transports close");
                     assertMentions(assertThrows(IllegalStateException.class, () -> pool.serve(receiver, frame -> { })),
                             "worker pool shutdown is closed");
                 } finally {

@@ -1,7 +1,5 @@
 package org.stagecrew.testing;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -136,7 +134,7 @@ public final class Stage implements AutoCloseable {
         this.socketDirectory = StageFiles.createPrivateDirectory(b.socketRoot, "sc-");
         int bytes = socketDirectory.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (bytes > MAX_DIRECTORY_BYTES) {
-            deleteQuietly(socketDirectory);
+            StageFiles.deleteQuietly(socketDirectory);
             throw new IllegalStateException("socket directory " + socketDirectory + " is " + bytes + " bytes long, more than the "
                     + MAX_DIRECTORY_BYTES + " that leave room for socket names in sun_path (" + (Address.MAX_PATH_BYTES + 1)
                     + " bytes); choose a shorter socketRoot");
@@ -368,7 +366,7 @@ public final class Stage implements AutoCloseable {
                     () -> teardown.leftoverProcesses(marker, descendantsAtOpen, Hygiene.wasAlone(this), socketDirectory));
             teardown.step("looking for socket files", () -> StageFiles.socketFiles(socketDirectory)
                     .forEach(socket -> teardown.problem("socket file left behind: " + socket)));
-            teardown.step("deleting " + socketDirectory, () -> deleteOrThrow(socketDirectory));
+            teardown.step("deleting " + socketDirectory, () -> StageFiles.deleteOrThrow(socketDirectory));
             teardown.step("reading the logs in " + logDirectory, () -> {
                 for (Path log : StageFiles.logFiles(logDirectory)) {
                     for (String report : StageFiles.leakReports(log, LEAK_MARKER, 6)) {
@@ -380,22 +378,6 @@ public final class Stage implements AutoCloseable {
             Hygiene.closed(this);
         }
         teardown.finish(logTails());
-    }
-
-    private static void deleteOrThrow(Path dir) {
-        try {
-            StageFiles.deleteRecursively(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("delete failed for " + dir + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try {
-            StageFiles.deleteRecursively(dir);
-        } catch (IOException e) {
-            System.err.println("[stagecrew] could not delete " + dir + ": " + e);
-        }
     }
 
     @Override

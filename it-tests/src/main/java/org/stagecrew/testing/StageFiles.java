@@ -126,4 +126,22 @@ final class StageFiles {
             }
         });
     }
+
+    /** Deletes {@code dir} and what it holds, or throws naming it. */
+    static void deleteOrThrow(Path dir) {
+        try {
+            deleteRecursively(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("delete failed for " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Deletes {@code dir} and what it holds; a failure is printed to stderr, not thrown. */
+    static void deleteQuietly(Path dir) {
+        try {
+            deleteRecursively(dir);
+        } catch (IOException e) {
+            System.err.println("[stagecrew] could not delete " + dir + ": " + e);
+        }
+    }
 }

@@ -4,7 +4,9 @@ package org.stagecrew.transport;
 public class FrameTooLargeException extends TransportException {
     private static final long serialVersionUID = 1L;
 
+    /** The payload length in bytes. */
     private final long length;
+    /** The configured maximum frame length in bytes. */
     private final int maxFrameLength;
 
     /**

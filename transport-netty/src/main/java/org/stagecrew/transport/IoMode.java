@@ -1,7 +1,5 @@
 package org.stagecrew.transport;
 
-import org.stagecrew.transport.netty.DomainSockets;
-
 /**
  * How a transport performs its I/O. Every socket mode speaks the same wire protocol, so units using
  * different modes talk to each other. {@link #isAvailable()} says whether a mode runs here and
@@ -31,9 +29,13 @@ public enum IoMode {
         return unavailabilityCause() == null;
     }
 
-    /** Returns why this mode cannot run here, or {@code null} if it can. */
+    /**
+     * Returns why this mode cannot run here, or {@code null} if it can.
+     *
+     * @throws NoTransportProviderException if no implementation is on the class path
+     */
     public Throwable unavailabilityCause() {
-        return DomainSockets.unavailabilityCause(this);
+        return TransportProviders.provider().unavailabilityCause(this);
     }
 
     /** Returns whether this mode binds sockets in the file system (all but LOCAL). */

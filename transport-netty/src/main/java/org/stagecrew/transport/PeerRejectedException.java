@@ -7,7 +7,9 @@ package org.stagecrew.transport;
 public class PeerRejectedException extends TransportException {
     private static final long serialVersionUID = 1L;
 
+    /** The rejection code the destination sent. */
     private final int code;
+    /** The text the destination gave. */
     private final String reason;
 
     /**

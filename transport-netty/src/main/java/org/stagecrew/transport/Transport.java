@@ -3,7 +3,6 @@ package org.stagecrew.transport;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import org.stagecrew.transport.netty.NettyTransports;
 
 /**
  * An endpoint that owns a unique {@link Address} (a Unix Domain Socket file), sends frames to any
@@ -40,6 +39,10 @@ import org.stagecrew.transport.netty.NettyTransports;
  * succeeds, in every I/O mode. A process killed with SIGKILL leaves both files; the next owner
  * replaces them.
  *
+ * <p>The implementation is found through {@link java.util.ServiceLoader} (see {@link
+ * org.stagecrew.transport.spi.TransportProvider}); a scheduler that wants to be told when frames
+ * arrive uses {@link FrameSignals#of(Transport)}.
+ *
  * <p>Closing the transport fails pending sends with {@link TransportClosedException}, releases
  * every buffer it holds and unlinks its socket file, then its lock file.
  */
@@ -57,9 +60,10 @@ public interface Transport extends AutoCloseable {
      *         address, or a live listener holds the socket file
      * @throws IllegalArgumentException if the socket path is too long for {@code sun_path}
      * @throws TransportException if the socket directory is unsafe or the I/O mode is unavailable
+     * @throws NoTransportProviderException if no implementation is on the class path
      */
     static Transport open(TransportConfig config) {
-        return NettyTransports.open(config);
+        return TransportProviders.provider().open(config);
     }
 
     /** This transport's own address, which its frames carry as their sender. */
@@ -183,34 +187,6 @@ public interface Transport extends AutoCloseable {
      * @throws TransportClosedException if the transport is closed, also while waiting
      */
     int poll(FrameHandler handler, int limit, Duration timeout);
-
-    /**
-     * Adds a listener that is run each time received frames are added to the inbox, and once when
-     * the transport closes, so that a worker pool can schedule a consumer instead of polling (see
-     * the concurrency module) and notices the close. Several listeners coexist; each is run in the
-     * order added, and one that throws is logged and does not keep the others from running. It runs
-     * on an event loop thread (the closing thread for the close): it must return quickly, must not
-     * block and should not consume frames itself. Frames that arrived before it was added do not
-     * trigger it. Adding the same listener twice registers it twice.
-     *
-     * @throws NullPointerException if {@code listener} is null
-     */
-    void onFramesAvailable(Runnable listener);
-
-    /**
-     * Removes one registration of a listener added with {@link #onFramesAvailable}; a call already
-     * running may still complete after this returns.
-     *
-     * @return whether it was registered
-     * @throws NullPointerException if {@code listener} is null
-     */
-    boolean removeFramesAvailableListener(Runnable listener);
-
-    /**
-     * Returns whether received frames are waiting to be consumed. A hint for schedulers: another
-     * consumer may take them first.
-     */
-    boolean hasFrames();
 
     /**
      * Returns an immutable snapshot of the counters of accepted, rejected and failed inbound

@@ -1,11 +1,8 @@
 package org.stagecrew.transport;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Immutable settings of a {@link Transport}, made with {@link #builder()}. Every option has a
@@ -38,11 +35,8 @@ public final class TransportConfig {
     /** Default number of event loop threads: 1. */
     public static final int DEFAULT_IO_THREADS = 1;
 
-    private static final Logger UNDELIVERABLE_LOG = LoggerFactory.getLogger("org.stagecrew.transport.Undeliverable");
-
     /** Default undeliverable-frame handler: logs a warning with the destination, count and cause. */
-    public static final UndeliverableHandler DEFAULT_UNDELIVERABLE_HANDLER = (destination, frames, cause) ->
-            UNDELIVERABLE_LOG.warn("{} frame(s) to {} were not delivered: {}", frames, destination, cause.getMessage());
+    public static final UndeliverableHandler DEFAULT_UNDELIVERABLE_HANDLER = ConfigDefaults::logUndeliverable;
 
     private final Path socketDirectory;
     private final String fileName;
@@ -125,12 +119,7 @@ public final class TransportConfig {
      * by group or others.
      */
     public static Path defaultSocketDirectory() {
-        String runtime = System.getenv("XDG_RUNTIME_DIR");
-        if (runtime != null && !runtime.isEmpty() && Files.isDirectory(Path.of(runtime))) {
-            return Path.of(runtime, "stagecrew");
-        }
-        String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
-        return Path.of(System.getProperty("java.io.tmpdir"), "stagecrew-" + user);
+        return ConfigDefaults.socketDirectory();
     }
 
     /** Directory of the socket file. Default: {@link #defaultSocketDirectory()}. */
@@ -395,41 +384,16 @@ public final class TransportConfig {
             Objects.requireNonNull(helloTimeout, "helloTimeout");
             Objects.requireNonNull(undeliverableHandler, "undeliverableHandler");
             Objects.requireNonNull(peerPolicy, "peerPolicy");
-            if (maxConnections < 1 || maxConnections > 65_536) {
-                throw new IllegalArgumentException("maxConnections must be between 1 and 65536, was: " + maxConnections);
-            }
-            if (fileName != null && (fileName.isEmpty() || fileName.contains("/") || fileName.equals(".") || fileName.equals(".."))) {
-                throw new IllegalArgumentException("fileName must be a plain file name without '/', was: '" + fileName + "'");
-            }
-            if (fileNamePrefix.contains("/")) {
-                throw new IllegalArgumentException("fileNamePrefix must not contain '/', was: '" + fileNamePrefix + "'");
-            }
-            if (maxFrameLength < 0 || maxFrameLength > MAX_FRAME_LENGTH_LIMIT) {
-                throw new IllegalArgumentException("maxFrameLength must be between 0 and " + MAX_FRAME_LENGTH_LIMIT
-                        + ", was: " + maxFrameLength);
-            }
-            if (writeBufferLowWaterMark <= 0 || writeBufferLowWaterMark > writeBufferHighWaterMark) {
-                throw new IllegalArgumentException("writeBufferWaterMark must satisfy 0 < low <= high, was: low="
-                        + writeBufferLowWaterMark + ", high=" + writeBufferHighWaterMark);
-            }
-            if (inboxCapacityFrames < 1) {
-                throw new IllegalArgumentException("inboxCapacity frames must be at least 1, was: " + inboxCapacityFrames);
-            }
-            if (inboxCapacityBytes < 1) {
-                throw new IllegalArgumentException("inboxCapacity bytes must be at least 1, was: " + inboxCapacityBytes);
-            }
-            requirePositive("connectTimeout", connectTimeout);
-            requirePositive("helloTimeout", helloTimeout);
-            if (ioThreads < 1 || ioThreads > 64) {
-                throw new IllegalArgumentException("ioThreads must be between 1 and 64, was: " + ioThreads);
-            }
+            ConfigChecks.between("maxConnections", maxConnections, 1, 65_536);
+            ConfigChecks.fileNames(fileName, fileNamePrefix);
+            ConfigChecks.between("maxFrameLength", maxFrameLength, 0, MAX_FRAME_LENGTH_LIMIT);
+            ConfigChecks.waterMarks(writeBufferLowWaterMark, writeBufferHighWaterMark);
+            ConfigChecks.atLeast("inboxCapacity frames", inboxCapacityFrames, 1);
+            ConfigChecks.atLeast("inboxCapacity bytes", inboxCapacityBytes, 1);
+            ConfigChecks.positive("connectTimeout", connectTimeout);
+            ConfigChecks.positive("helloTimeout", helloTimeout);
+            ConfigChecks.between("ioThreads", ioThreads, 1, 64);
             return new TransportConfig(this);
-        }
-
-        private static void requirePositive(String name, Duration value) {
-            if (value.isNegative() || value.isZero()) {
-                throw new IllegalArgumentException(name + " must be positive, was: " + value);
-            }
         }
     }
 }

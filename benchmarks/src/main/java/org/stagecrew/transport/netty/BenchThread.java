@@ -2,6 +2,7 @@ package org.stagecrew.transport.netty;
 
 import io.netty.util.concurrent.FastThreadLocalThread;
 import java.util.function.LongSupplier;
+import org.stagecrew.transport.IdleStrategy;
 
 /**
  * Where a microbenchmark's body runs. Netty 4.2's {@code Recycler} pools its objects (the pooled
@@ -22,6 +23,8 @@ import java.util.function.LongSupplier;
  * invocation handles.
  */
 final class BenchThread implements AutoCloseable {
+    /** Yields from the first wait, so that the JIT compiler threads get CPU on a 2-core machine. */
+    private static final IdleStrategy HAND_OFF = IdleStrategy.spinThenYield(0);
     private final Thread thread;
     private volatile LongSupplier task;
     private volatile boolean done;
@@ -52,8 +55,8 @@ final class BenchThread implements AutoCloseable {
         }
         done = false;
         task = body;
-        while (!done) {
-            Thread.yield();
+        for (int attempt = 0; !done; attempt++) {
+            HAND_OFF.idle(attempt);
         }
         if (failure != null) {
             Throwable t = failure;
@@ -64,12 +67,13 @@ final class BenchThread implements AutoCloseable {
     }
 
     private void loop() {
-        while (!stopped) {
+        for (int attempt = 0; !stopped; attempt++) {
             LongSupplier body = task;
             if (body == null) {
-                Thread.yield();
+                HAND_OFF.idle(attempt);
                 continue;
             }
+            attempt = -1;
             task = null;
             try {
                 result = body.getAsLong();

@@ -25,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.FrameSignals;
 import org.stagecrew.transport.FrameHandler;
 import org.stagecrew.transport.OfferResult;
 import org.stagecrew.transport.Transport;
@@ -41,7 +42,7 @@ import org.stagecrew.transport.TransportStats;
  * close sequence: stop accepting, tell the senders connected here, fail what our own connections
  * still queue, close the inbox, stop the event loops.
  */
-final class NettyTransport implements Transport {
+final class NettyTransport implements Transport, FrameSignals {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
     static final int SOCKET_BUFFER_SIZE = 1024 * 1024;
     static final long CLOSE_TIMEOUT_MILLIS = 5_000;

@@ -6,7 +6,8 @@ import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
 
 /**
- * Opens Netty-based transports; {@link Transport#open(TransportConfig)} delegates here. Use that
+ * Opens Netty-based transports; {@link Transport#open(TransportConfig)} delegates here through
+ * {@link NettyTransportProvider}. Use that
  * method rather than this class.
  */
 public final class NettyTransports {

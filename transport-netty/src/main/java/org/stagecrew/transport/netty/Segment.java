@@ -2,6 +2,7 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import org.stagecrew.transport.IdleStrategy;
 
 /**
  * A pooled chunk that one producing thread appends encoded frames to, and that the destination's
@@ -79,6 +80,8 @@ final class Segment {
     /** Tries of {@link #sealNow()}: spins first, then yields, for some microseconds in all. */
     private static final int SEAL_TRIES = 256;
     private static final int SEAL_SPINS = 64;
+    /** {@link #SEAL_SPINS} spins, then yields until {@link #SEAL_TRIES}. */
+    private static final IdleStrategy SEAL_IDLE = IdleStrategy.spinThenYield(SEAL_SPINS);
 
     private static final AtomicLongFieldUpdater<Segment> STATE =
             AtomicLongFieldUpdater.newUpdater(Segment.class, "state");
@@ -177,11 +180,7 @@ final class Segment {
             if ((s & WRITING) == 0 && STATE.compareAndSet(this, s, s | SEALED)) {
                 return s;
             }
-            if (tries < SEAL_SPINS) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
-            }
+            SEAL_IDLE.idle(tries);
         }
         return BUSY;
     }

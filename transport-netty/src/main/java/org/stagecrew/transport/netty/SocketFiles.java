@@ -19,10 +19,10 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.AddressInUseException;
+import org.stagecrew.transport.IdleStrategy;
 import org.stagecrew.transport.PeerCredentials;
 import org.stagecrew.transport.TransportException;
 
@@ -144,12 +144,14 @@ final class SocketFiles {
         LOG.info("replaced stale socket file {}", socketFile);
     }
 
+    private static final IdleStrategy PROBE_BACKOFF = IdleStrategy.parking(1_000_000, 64_000_000);
+
     /** Probes again, backing off from 1 to 64 ms, until nothing listens or {@code wait} has passed. */
     private static boolean awaitNotLive(Path socketFile, Duration wait) {
         long start = System.nanoTime();
         long deadline = start + wait.toNanos();
-        for (long pause = 1_000_000; System.nanoTime() - deadline < 0; pause = Math.min(pause * 2, 64_000_000)) {
-            LockSupport.parkNanos(Math.min(pause, Math.max(0, deadline - System.nanoTime())));
+        for (int attempt = 0; System.nanoTime() - deadline < 0; attempt++) {
+            PROBE_BACKOFF.idleUntil(attempt, deadline);
             if (!isLive(socketFile)) {
                 LOG.info("the listener of the dead owner of {} went away {} ms after it was first probed", socketFile,
                         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.IoMode;
+import org.stagecrew.transport.FrameSignals;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.test.Await;
@@ -50,23 +51,23 @@ class FramesAvailableListenersTest {
         AtomicInteger second = new AtomicInteger();
         Runnable firstListener = first::incrementAndGet;
         try (Transport receiver = open(); Transport sender = open()) {
-            receiver.onFramesAvailable(() -> {
+            FrameSignals.of(receiver).onFramesAvailable(() -> {
                 throw new IllegalStateException("deliberate listener failure");
             });
-            receiver.onFramesAvailable(firstListener);
-            receiver.onFramesAvailable(second::incrementAndGet);
+            FrameSignals.of(receiver).onFramesAvailable(firstListener);
+            FrameSignals.of(receiver).onFramesAvailable(second::incrementAndGet);
 
             sendOne(sender, receiver);
             Await.until("both listeners are called", WAIT, () -> first.get() == 1 && second.get() == 1);
             drain(receiver);
 
-            assertTrue(receiver.removeFramesAvailableListener(firstListener));
-            assertFalse(receiver.removeFramesAvailableListener(firstListener), "it was registered once");
+            assertTrue(FrameSignals.of(receiver).removeFramesAvailableListener(firstListener));
+            assertFalse(FrameSignals.of(receiver).removeFramesAvailableListener(firstListener), "it was registered once");
             sendOne(sender, receiver);
             Await.until("the remaining listener is called", WAIT, () -> second.get() == 2);
             drain(receiver);
             assertEquals(1, first.get(), "a removed listener is not called");
-            assertThrows(NullPointerException.class, () -> receiver.onFramesAvailable(null));
+            assertThrows(NullPointerException.class, () -> FrameSignals.of(receiver).onFramesAvailable(null));
         }
     }
 
@@ -74,7 +75,7 @@ class FramesAvailableListenersTest {
     void everyListenerIsCalledOnceWhenTheTransportCloses() {
         AtomicInteger calls = new AtomicInteger();
         Transport receiver = open();
-        receiver.onFramesAvailable(calls::incrementAndGet);
+        FrameSignals.of(receiver).onFramesAvailable(calls::incrementAndGet);
 
         receiver.close();
         receiver.close();
