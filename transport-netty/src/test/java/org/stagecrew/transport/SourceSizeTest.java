@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -19,8 +18,6 @@ import org.junit.jupiter.api.Test;
  */
 class SourceSizeTest {
     static final int MAX_LINES = 400;
-    /** Being split in their own change (issue 13 items 1 and 2); remove each name when it is done. */
-    static final Set<String> BEING_SPLIT = Set.of("OutboundConnection.java", "NettyTransport.java");
 
     @Test
     void noMainClassOfAnyModuleIsOver400Lines() throws IOException {
@@ -29,7 +26,6 @@ class SourceSizeTest {
         List<String> tooLong;
         try (Stream<Path> files = Files.walk(root)) {
             tooLong = files.filter(p -> p.toString().endsWith(".java") && p.toString().contains("/src/main/java/"))
-                    .filter(p -> !BEING_SPLIT.contains(p.getFileName().toString()))
                     .filter(p -> lines(p) > MAX_LINES)
                     .map(p -> root.relativize(p) + " has " + lines(p) + " lines")
                     .sorted()

@@ -11,7 +11,7 @@ import org.stagecrew.transport.TransportException;
  * The write queue of one {@link OutboundConnection} and the packing of what it holds into writes.
  *
  * <p>The queue is a lock-free MPSC queue: any sending thread offers a frame (a {@link ByteBuf}
- * without a future, or an {@link OutboundConnection.PendingSend}) or a new {@link Segment} of its
+ * without a future, or an {@link PendingSend}) or a new {@link Segment} of its
  * own; only the event loop takes from it. {@link #pack} copies queued small frames back to back
  * into one pooled chunk of up to {@value #CHUNK_SIZE} bytes, writes frames of {@value
  * #ZERO_COPY_THRESHOLD} bytes or more from the caller's buffer behind a header-only chunk, and
@@ -89,9 +89,9 @@ final class ChunkPacker {
             queue.poll();
             ByteBuf payload;
             CompletableFuture<Void> future;
-            if (message instanceof OutboundConnection.PendingSend) {
-                payload = ((OutboundConnection.PendingSend) message).payload;
-                future = ((OutboundConnection.PendingSend) message).future;
+            if (message instanceof PendingSend) {
+                payload = ((PendingSend) message).payload;
+                future = ((PendingSend) message).future;
             } else {
                 payload = (ByteBuf) message;
                 future = null;
@@ -179,9 +179,9 @@ final class ChunkPacker {
                 continue;
             }
             ByteBuf payload;
-            if (message instanceof OutboundConnection.PendingSend) {
-                payload = ((OutboundConnection.PendingSend) message).payload;
-                ((OutboundConnection.PendingSend) message).future.completeExceptionally(cause);
+            if (message instanceof PendingSend) {
+                payload = ((PendingSend) message).payload;
+                ((PendingSend) message).future.completeExceptionally(cause);
             } else {
                 payload = (ByteBuf) message;
                 unreported++;

@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -230,14 +229,9 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
 
     /** Makes sure a drain pass will run after what the caller just queued or published. Any thread. */
     void schedule() {
-        if (!scheduler.request()) {
+        if (!scheduler.request() || !transport.isOpen()) {
             transport.sweepAfterClose(this);
-            return;
-        }
-        if (!transport.isOpen()) {
-            transport.sweepAfterClose(this);
-        }
-        if (state.failure() != null) {
+        } else if (state.failure() != null) {
             // A thread that found us before we failed queued behind the failure: a flush must wait for its report.
             transport.settleAfterFailure(this);
         }
@@ -374,28 +368,20 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
      * under this object's lock once the event loop has terminated: never by two threads at once.
      */
     void failQueued(TransportException cause) {
-        budget.beginReport();
-        try {
-            int unreported = segments.discardAll() + packer.failQueued(cause);
-            if (unreported > 0) {
-                transport.undeliverable(destination, unreported, cause);
-            }
-            if (segments.hasStuck()) {
-                segments.retryStuckLater(cause);
-            }
-        } finally {
-            budget.endReport();
+        report(() -> segments.discardAll() + packer.failQueued(cause), cause);
+        if (segments.hasStuck()) {
+            segments.retryStuckLater(cause);
         }
     }
 
     /**
-     * Reports frames failed after the fact (a stuck segment sealed at last), bracketed so that
-     * {@link #awaitFlushed} does not return between the release of their bytes and the report. Any thread.
+     * Fails frames ({@code failing} releases them and counts them) and reports them, bracketed so that
+     * {@link #awaitFlushed} never returns between the release of their bytes and the report. Any thread.
      */
-    void reportLate(IntSupplier failedFrames, TransportException cause) {
+    void report(IntSupplier failing, TransportException cause) {
         budget.beginReport();
         try {
-            int frames = failedFrames.getAsInt();
+            int frames = failing.getAsInt();
             if (frames > 0) {
                 transport.undeliverable(destination, frames, cause);
             }
@@ -408,16 +394,5 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
     TransportException writeFailure(Throwable cause) {
         TransportException known = state.failure();
         return known != null ? known : Failures.connectionLost(destination, cause);
-    }
-
-    /** A queued frame whose sender holds a future. */
-    static final class PendingSend {
-        final ByteBuf payload;
-        final CompletableFuture<Void> future;
-
-        PendingSend(ByteBuf payload, CompletableFuture<Void> future) {
-            this.payload = payload;
-            this.future = future;
-        }
     }
 }

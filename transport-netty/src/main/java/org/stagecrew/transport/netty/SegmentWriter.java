@@ -192,7 +192,7 @@ final class SegmentWriter {
 
     private void retryStuck(TransportException cause, long delayMillis, long giveUpAt) {
         GlobalEventExecutor.INSTANCE.schedule(() -> {
-            connection.reportLate(this::discardStuck, cause);
+            connection.report(this::discardStuck, cause);
             if (!hasStuck()) {
                 stuckRetryPending.set(false);
                 if (hasStuck()) {

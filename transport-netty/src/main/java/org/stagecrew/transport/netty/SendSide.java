@@ -57,7 +57,7 @@ final class SendSide {
             return CompletableFuture.failedFuture(refused);
         }
         CompletableFuture<Void> future = new CompletableFuture<>();
-        connection.enqueue(new OutboundConnection.PendingSend(payload, future), payload.readableBytes());
+        connection.enqueue(new PendingSend(payload, future), payload.readableBytes());
         return future;
     }
 
