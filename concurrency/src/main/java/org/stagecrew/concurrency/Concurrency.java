@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import org.stagecrew.transport.Address;
 
 /**
@@ -132,6 +134,24 @@ public interface Concurrency extends AutoCloseable {
 
     /** Why the unit failed, once it has ended with a non-zero status. */
     Optional<Throwable> failure();
+
+    /**
+     * A future completed once the unit has ended, however it ended (its task returned or threw, a
+     * stop, a kill from here or from outside, a failed start), with its exit status, the signal that
+     * killed a process, its failure and its uptime. For a process unit it completes after the unit's
+     * socket files have been removed, so a new unit may bind the same address at once. Never
+     * completes for a unit that is never started. Each call returns a new dependent future (completing
+     * or cancelling it does not affect the unit); actions attached to it without an executor run on a
+     * JDK process-reaper or the unit's own thread and must not block.
+     */
+    CompletableFuture<UnitExit> onExit();
+
+    /**
+     * The process id of a process or daemon unit's JVM once it has been launched; empty for a thread
+     * unit and before {@link #start()}. It stays available after the process has ended (the id may
+     * then be reused by the OS for another process).
+     */
+    OptionalLong pid();
 
     /** The log file of a process or daemon unit (its standard output and error); empty for threads. */
     Optional<Path> logFile();

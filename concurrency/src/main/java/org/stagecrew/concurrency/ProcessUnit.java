@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +52,7 @@ final class ProcessUnit implements Concurrency {
     /** Completes once the child has ended and its files are dealt with. */
     private volatile CompletableFuture<Void> ended;
     private volatile boolean stopRequested;
+    private final CompletableFuture<UnitExit> exit = new CompletableFuture<>();
     private volatile boolean startCalled;
     /** Makes launching the child and a stop or kill that races it mutually exclusive. */
     private final Object launch = new Object();
@@ -93,7 +95,9 @@ final class ProcessUnit implements Concurrency {
                 } catch (IOException e) {
                     throw new UnitException("unit " + spec.name + " could not start " + builder.command().get(0) + ": " + e.getMessage(), e);
                 }
-                ended = started.onExit().thenRun(this::unlinkFilesOfEndedChild);
+                long launched = System.nanoTime();
+                ended = started.onExit().thenRun(this::unlinkFilesOfEndedChild)
+                        .whenComplete((ignored, error) -> completeExit(started, launched));
                 process = started;
             }
             try {
@@ -178,6 +182,23 @@ final class ProcessUnit implements Concurrency {
         for (SocketFile file : recorded) {
             file.unlinkIfUnchanged();
         }
+    }
+
+    private void completeExit(Process ended, long launched) {
+        Duration uptime = Duration.ofNanos(System.nanoTime() - launched);
+        int code = ended.exitValue();
+        exit.complete(UnitExit.ofProcess(spec.name, code, code == 0 ? Optional.empty() : failure(), uptime));
+    }
+
+    @Override
+    public CompletableFuture<UnitExit> onExit() {
+        return exit.thenApply(e -> e);
+    }
+
+    @Override
+    public OptionalLong pid() {
+        Process p = process;
+        return p == null ? OptionalLong.empty() : OptionalLong.of(p.pid());
     }
 
     private List<String> command(UnitSpec child) {
