@@ -217,6 +217,9 @@ final class ProcessUnit implements Concurrency {
             // The child loads Netty's epoll/io_uring libraries: without this, Java 22+ warns (and later refuses).
             command.add("--enable-native-access=ALL-UNNAMED");
         }
+        if (spec.inheritJvmOptions) {
+            command.addAll(InheritedJvmOptions.ofThisJvm());
+        }
         command.addAll(spec.jvmOptions);
         for (String inherited : List.of("io.netty.leakDetection.level", "io.netty.leakDetection.targetRecords", "io.netty.noUnsafe")) {
             String value = System.getProperty(inherited);
@@ -237,10 +240,9 @@ final class ProcessUnit implements Concurrency {
     private Path prepareLog() {
         Path directory = spec.logDirectory != null ? spec.logDirectory : spec.transportConfig.socketDirectory().resolve("logs");
         try {
-            Files.createDirectories(directory);
-            return directory.resolve(spec.name + ".log");
+            return UnitLogFiles.create(directory, spec.name, java.time.Instant.now(), spec.logsKept);
         } catch (IOException e) {
-            throw new UnitException("unit " + spec.name + " could not create its log directory " + directory + ": " + e, e);
+            throw new UnitException("unit " + spec.name + " could not create its log file in " + directory + ": " + e, e);
         }
     }
 
