@@ -1,5 +1,6 @@
 package org.stagecrew.it;
 
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import org.stagecrew.concurrency.Task;
 import org.stagecrew.concurrency.TaskContext;
@@ -17,6 +18,20 @@ public final class DeathTasks {
         @Override
         public void run(TaskContext context) throws Exception {
             new CountDownLatch(1).await(); // interrupted by a stop request
+        }
+    }
+
+    /** Answers every frame with a copy of it, until it is asked to stop. */
+    public static final class Echo implements Task {
+        @Override
+        public void run(TaskContext context) throws Exception {
+            while (!context.isStopRequested()) {
+                try (org.stagecrew.transport.Frame frame = context.transport().receive(Duration.ofSeconds(1))) {
+                    if (frame != null) {
+                        context.transport().send(frame.sender(), frame.payload().retainedDuplicate(), Duration.ofSeconds(10));
+                    }
+                }
+            }
         }
     }
 }
