@@ -34,4 +34,16 @@ public final class DeathTasks {
             }
         }
     }
+
+    /** Throws ({@value #CRASH}) a moment after it is ready: exit status 1. */
+    public static final class Crasher implements Task {
+        public static final String CRASH = "Crasher crashes on purpose";
+
+        @Override
+        public void run(TaskContext context) throws Exception {
+            if (!context.awaitStop(Duration.ofMillis(200))) {
+                throw new IllegalStateException(CRASH);
+            }
+        }
+    }
 }
