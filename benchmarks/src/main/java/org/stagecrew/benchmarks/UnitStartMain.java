@@ -17,7 +17,10 @@ import org.stagecrew.transport.TransportConfig;
  * Concurrency#startAll}; wall time from the call to its return (every unit bound and its READY
  * received), the median of several rounds. Run: {@code java -cp stagecrew-benchmarks.jar
  * org.stagecrew.benchmarks.UnitStartMain [rounds] [N...]} (defaults: 3 rounds, N = 1 and 16).
- * Prints one row per N: {@code units=<N> median_ms=<m> runs_ms=<all>}.
+ * Prints one row per N: {@code units=<N> median_ms=<m> runs_ms=<all>}. With {@code
+ * -Dstagecrew.cds=false} the units start without the class-data archive, for the comparison; the
+ * first round of a run with it may include making the archive (JDK 17: the first unit that stops
+ * writes it).
  */
 public final class UnitStartMain {
     private UnitStartMain() {
@@ -54,13 +57,14 @@ public final class UnitStartMain {
                 List<Concurrency> units = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
                     units.add(Concurrency.process(IdleTask.class).name("start-" + n + "-" + r + "-" + i).transportConfig(config)
-                            .systemProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn").build());
+                            .systemProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn").startTimeout(Duration.ofSeconds(180)).build());
                 }
                 long start = System.nanoTime();
                 Concurrency.startAll(units);
                 millis[r] = (System.nanoTime() - start) / 1_000_000;
+                // Stopped, not killed: on JDK 17 the first unit's JVM writes the class-data archive as it exits.
                 for (Concurrency unit : units) {
-                    unit.kill();
+                    unit.stop(Duration.ofSeconds(60));
                 }
             }
             long[] sorted = millis.clone();

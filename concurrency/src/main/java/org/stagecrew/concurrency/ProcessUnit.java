@@ -88,15 +88,18 @@ final class ProcessUnit implements Concurrency {
             Process started;
             synchronized (launch) {
                 if (stopRequested) {
+                    cds.onExit().run();
                     throw new UnitException("unit " + spec.name + " was stopped before its process started");
                 }
                 try {
                     started = builder.start();
                 } catch (IOException e) {
+                    cds.onExit().run();
                     throw new UnitException("unit " + spec.name + " could not start " + builder.command().get(0) + ": " + e.getMessage(), e);
                 }
                 long launched = System.nanoTime();
-                ended = started.onExit().thenRun(this::unlinkFilesOfEndedChild)
+                ClassDataSharing.Plan sharing = cds;
+                ended = started.onExit().thenRun(this::unlinkFilesOfEndedChild).thenRun(sharing.onExit())
                         .whenComplete((ignored, error) -> completeExit(started, launched));
                 process = started;
             }
@@ -201,6 +204,9 @@ final class ProcessUnit implements Concurrency {
         return p == null ? OptionalLong.empty() : OptionalLong.of(p.pid());
     }
 
+    /** The class-data sharing of this start; see {@link ClassDataSharing}. */
+    private ClassDataSharing.Plan cds = ClassDataSharing.Plan.NONE;
+
     private List<String> command(UnitSpec child) {
         List<String> command = new ArrayList<>();
         if (spec.kind == UnitBuilder.Kind.DAEMON) {
@@ -217,10 +223,17 @@ final class ProcessUnit implements Concurrency {
             // The child loads Netty's epoll/io_uring libraries: without this, Java 22+ warns (and later refuses).
             command.add("--enable-native-access=ALL-UNNAMED");
         }
+        List<String> options = new ArrayList<>();
         if (spec.inheritJvmOptions) {
-            command.addAll(InheritedJvmOptions.ofThisJvm());
+            options.addAll(InheritedJvmOptions.ofThisJvm());
         }
-        command.addAll(spec.jvmOptions);
+        options.addAll(spec.jvmOptions);
+        if (spec.classDataSharing) {
+            cds = ClassDataSharing.plan(ClassDataSharing.directory(TransportConfig.defaults().socketDirectory()),
+                    System.getProperty("java.class.path"), options);
+            command.addAll(cds.options());
+        }
+        command.addAll(options);
         for (String inherited : List.of("io.netty.leakDetection.level", "io.netty.leakDetection.targetRecords", "io.netty.noUnsafe")) {
             String value = System.getProperty(inherited);
             if (value != null && !spec.systemProperties.containsKey(inherited)) {

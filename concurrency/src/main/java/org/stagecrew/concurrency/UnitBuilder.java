@@ -43,6 +43,7 @@ public final class UnitBuilder {
     Duration startTimeout = DEFAULT_START_TIMEOUT;
     int logsKept = DEFAULT_LOGS_KEPT;
     boolean inheritJvmOptions;
+    boolean classDataSharing;
     /** Whether build() made the process unit's file name up, so that no one else uses it. */
     boolean generatedFileName;
 
@@ -128,6 +129,19 @@ public final class UnitBuilder {
      */
     public UnitBuilder inheritJvmOptions(boolean inherit) {
         this.inheritJvmOptions = inherit;
+        return this;
+    }
+
+    /**
+     * Whether a process unit's JVM maps an application class-data sharing archive of the class path
+     * (AppCDS), made on first use in {@code cds/} of the default socket directory, so that it starts
+     * faster; the system property {@code stagecrew.cds=false} turns it off everywhere. On JDK
+     * 19+ the JVM keeps the archive ({@code -XX:+AutoCreateSharedArchive}); on JDK 17 and 18 the
+     * first child run that ends normally (not killed) writes it as it exits, which makes that exit
+     * take a moment longer. Default: off (opt in while it is new). Ignored if the JVM options already set {@code -Xshare} or an archive.
+     */
+    public UnitBuilder classDataSharing(boolean classDataSharing) {
+        this.classDataSharing = classDataSharing;
         return this;
     }
 
@@ -226,6 +240,7 @@ public final class UnitBuilder {
         copy.startTimeout = startTimeout;
         copy.logsKept = logsKept;
         copy.inheritJvmOptions = inheritJvmOptions;
+        copy.classDataSharing = classDataSharing;
         copy.generatedFileName = generatedFileName;
         return copy;
     }

@@ -96,4 +96,50 @@ class UnitOptionsIT {
         }
         assertNotEquals(files.get(1).getFileName(), files.get(2).getFileName());
     }
+
+    @Test
+    void classDataSharingWithClassDirectoriesOnTheClassPathStartsAndEndsCleanlyWithoutAnArchive() throws Exception {
+        Assumptions.assumeTrue(ClassDataSharing.directoryIn(System.getProperty("java.class.path")) != null,
+                "the test class path holds target/classes directories");
+        Path archives = dir.resolve("cds");
+        System.setProperty(ClassDataSharing.DIRECTORY_PROPERTY, archives.toString());
+        try {
+            Concurrency unit = process(OptionTasks.JvmArgumentsTask.class).classDataSharing(true).start();
+            List<String> arguments;
+            try (Frame frame = me.receive(WAIT)) {
+                assertNotNull(frame, "the child reported its arguments");
+                arguments = List.of(frame.payload().toString(StandardCharsets.UTF_8).split("\n"));
+            }
+            // Before: -XX:ArchiveClassesAtExit made the child's JVM fail at exit ("Cannot have non-empty directory in paths").
+            assertEquals(0, unit.onExit().get(WAIT.toSeconds(), SECONDS).exitCode(), () -> "clean exit; args " + arguments);
+            assertTrue(arguments.stream().noneMatch(o -> o.contains("Archive")), () -> "no archive options: " + arguments);
+            assertFalse(Files.exists(archives), "no archive directory made");
+        } finally {
+            System.clearProperty(ClassDataSharing.DIRECTORY_PROPERTY);
+        }
+    }
+
+    @Test
+    void aClassPathOfJarsGetsAnArchiveMadeOnceThenMapped() throws Exception {
+        Path jar = Files.createFile(dir.resolve("app.jar"));
+        Path archives = dir.resolve("cds");
+        ClassDataSharing.Plan first = ClassDataSharing.plan(archives, jar.toString(), List.of("-Xmx64m"));
+        if (Runtime.version().feature() >= 19) {
+            assertTrue(first.options().contains("-XX:+AutoCreateSharedArchive"), first.options()::toString);
+            return;
+        }
+        assertEquals(1, first.options().size());
+        assertTrue(first.options().get(0).startsWith("-XX:ArchiveClassesAtExit=" + archives), first.options()::toString);
+        assertEquals(List.of(), ClassDataSharing.plan(archives, jar.toString(), List.of("-Xmx64m")).options(),
+                "while one start makes the archive, others go without");
+        // The first child wrote its archive as it exited:
+        Files.write(Path.of(first.options().get(0).substring("-XX:ArchiveClassesAtExit=".length())), new byte[] {1});
+        first.onExit().run();
+        List<String> later = ClassDataSharing.plan(archives, jar.toString(), List.of("-Xmx64m", "-Dx=1", "-Xlog:gc")).options();
+        assertEquals(1, later.size());
+        assertTrue(later.get(0).startsWith("-XX:SharedArchiveFile=" + archives) && later.get(0).endsWith(".jsa"), later::toString);
+        assertTrue(Files.exists(Path.of(later.get(0).substring("-XX:SharedArchiveFile=".length()))));
+        assertTrue(ClassDataSharing.plan(archives, jar.toString(), List.of("-Xmx128m")).options().get(0).startsWith("-XX:ArchiveClassesAtExit"),
+                "other JVM options, another archive");
+    }
 }
