@@ -57,7 +57,8 @@ public final class UnitStartMain {
                 List<Concurrency> units = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
                     units.add(Concurrency.process(IdleTask.class).name("start-" + n + "-" + r + "-" + i).transportConfig(config)
-                            .systemProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn").startTimeout(Duration.ofSeconds(180)).build());
+                            .systemProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn").startTimeout(Duration.ofSeconds(180))
+                            .classDataSharing(true).build());
                 }
                 long start = System.nanoTime();
                 Concurrency.startAll(units);
