@@ -75,7 +75,10 @@ final class ProcessUnit implements Concurrency {
             }
             startCalled = true;
         }
-        TransportConfig handshakeConfig = spec.transportConfig.toBuilder().fileName(null).fileNamePrefix("stagecrew-start-").build();
+        // A child JVM that starts on a busy machine may take seconds between its connect and its hello: the
+        // handshake waits for the hello as long as for the whole start, not the usual hello timeout.
+        TransportConfig handshakeConfig = spec.transportConfig.toBuilder().fileName(null).fileNamePrefix("stagecrew-start-")
+                .helloTimeout(spec.startTimeout).build();
         try (Transport handshake = Transport.open(handshakeConfig)) {
             logFile = prepareLog();
             UnitSpec child = new UnitSpec(spec.taskClass.getName(), spec.name, spec.kind == UnitBuilder.Kind.DAEMON, spec.parent,

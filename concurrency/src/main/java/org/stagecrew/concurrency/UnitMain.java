@@ -130,7 +130,8 @@ public final class UnitMain {
                 return true;
             } catch (java.util.concurrent.ExecutionException e) {
                 boolean retry = e.getCause() instanceof org.stagecrew.transport.TransportTimeoutException
-                        || e.getCause() instanceof org.stagecrew.transport.ConnectionRefusedException;
+                        || e.getCause() instanceof org.stagecrew.transport.ConnectionRefusedException
+                        || e.getCause() instanceof org.stagecrew.transport.PeerRejectedException; // e.g. our hello came too late
                 if (!retry || System.nanoTime() > deadline) {
                     LOG.error("unit {} could not report ready to {} (attempt {}): {}", spec.name, spec.handshake, attempt,
                             e.getCause().getMessage());
