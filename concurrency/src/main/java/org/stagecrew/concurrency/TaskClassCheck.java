@@ -39,7 +39,7 @@ final class TaskClassCheck {
         try {
             constructor = taskClass.getConstructor();
         } catch (NoSuchMethodException e) {
-            throw new IllegalArgumentException(what + " has no public no-argument constructor; add one (public "
+            throw new IllegalArgumentException(what + " needs a public no-argument constructor; add one (public "
                     + taskClass.getSimpleName() + "() { }) and pass what the task needs as arguments(...) or peers(...)", e);
         }
         if (!Modifier.isPublic(constructor.getDeclaringClass().getModifiers())) {

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.test.Await;
 
 /** {@link Supervisor} with thread units: strategies, intensity, backoff, transient children, the hook. */
 @Timeout(value = 30, unit = SECONDS)
@@ -93,7 +94,8 @@ class SupervisorTest {
             assertTrue(s.unit("a").isAlive());
             assertSame(b, s.unit("b"), "b was left alone");
             assertTrue(b.isAlive());
-            assertEquals(2, starts.get("a").get());
+            // The new unit's task runs on its own thread: wait for it to have begun.
+            Await.until("the restarted a runs", WAIT, () -> starts.get("a").get() == 2);
             assertEquals(1, starts.get("b").get());
         }
         assertTrue(events.isEmpty(), () -> "close restarts nothing: " + events);
@@ -110,7 +112,7 @@ class SupervisorTest {
             assertEquals("restart b 1", next());
             assertFalse(b.isAlive(), "the old b was stopped");
             assertNotSame(b, s.unit("b"));
-            assertEquals(2, starts.get("b").get());
+            Await.until("the restarted b runs", WAIT, () -> starts.get("b").get() == 2);
             assertTrue(s.unit("a").isAlive() && s.unit("b").isAlive());
         }
     }

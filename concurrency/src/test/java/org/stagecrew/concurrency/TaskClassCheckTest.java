@@ -39,7 +39,7 @@ class TaskClassCheckTest {
 
     @Test
     void aClassWithoutAPublicNoArgumentConstructorIsRefusedWithTheFix() {
-        assertMentions(refusal(OptionTasks.NeedsArgumentTask.class), "no public no-argument constructor", "add one");
+        assertMentions(refusal(OptionTasks.NeedsArgumentTask.class), "needs a public no-argument constructor", "add one");
     }
 
     @Test
