@@ -119,7 +119,9 @@ public final class UnitMain {
      * Sends READY to the parent's handshake address and waits until it is written. On a loaded
      * machine the parent may not answer our hello within the connect timeout: that attempt fails, and
      * we try again until {@link #READY_DEADLINE}, rather than leave the parent waiting for a READY that
-     * was dropped. Returns false (the unit then exits with 2) if the parent is gone or never answered.
+     * was dropped. Any other failure is logged and the task runs on, as a lost READY always did: the
+     * parent's start timeout then kills the unit. Returns false (the unit exits with 2) only if
+     * interrupted or if no answer came within the deadline.
      */
     private static boolean reportReady(UnitSpec spec, Transport transport, Transport control) {
         long deadline = System.nanoTime() + READY_DEADLINE.toNanos();
@@ -133,9 +135,10 @@ public final class UnitMain {
                         || e.getCause() instanceof org.stagecrew.transport.ConnectionRefusedException
                         || e.getCause() instanceof org.stagecrew.transport.PeerRejectedException; // e.g. our hello came too late
                 if (!retry || System.nanoTime() > deadline) {
+                    // As before: the task runs on; the parent's start timeout kills a unit it never heard from.
                     LOG.error("unit {} could not report ready to {} (attempt {}): {}", spec.name, spec.handshake, attempt,
                             e.getCause().getMessage());
-                    return false;
+                    return true;
                 }
                 LOG.warn("unit {}: attempt {} to report ready failed, trying again: {}", spec.name, attempt, e.getCause().getMessage());
             } catch (java.util.concurrent.TimeoutException e) {
