@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import org.stagecrew.transport.Address;
 
 /**
@@ -78,6 +80,21 @@ public interface Concurrency extends AutoCloseable {
         return UnitBuilder.forProcess(task, true);
     }
 
+    /**
+     * Starts every unit at once, each from a thread of its own, and returns once all are ready, in
+     * the order given. Process units' JVMs then start in parallel: 16 take little longer than one where
+     * there are cores for them. All or none: if any fails to start, the others that did are stopped
+     * again (daemons too), and this throws.
+     *
+     * @param units units built and not yet started, e.g. {@code List.of(a.build(), b.build())}
+     * @return {@code units}, started
+     * @throws UnitException if any failed to start; its message names them, its cause is the first
+     *     failure and every failure is attached with {@link Throwable#addSuppressed}
+     */
+    static <U extends Concurrency> java.util.List<U> startAll(java.util.List<U> units) {
+        return Starter.startAll(units);
+    }
+
     /** The unit's name. */
     String name();
 
@@ -132,6 +149,24 @@ public interface Concurrency extends AutoCloseable {
 
     /** Why the unit failed, once it has ended with a non-zero status. */
     Optional<Throwable> failure();
+
+    /**
+     * A future completed once the unit has ended, however it ended (its task returned or threw, a
+     * stop, a kill from here or from outside, a failed start), with its exit status, the signal that
+     * killed a process, its failure and its uptime. For a process unit it completes after the unit's
+     * socket files have been removed, so a new unit may bind the same address at once. Never
+     * completes for a unit that is never started. Each call returns a new dependent future (completing
+     * or cancelling it does not affect the unit); actions attached to it without an executor run on a
+     * JDK process-reaper or the unit's own thread and must not block.
+     */
+    CompletableFuture<UnitExit> onExit();
+
+    /**
+     * The process id of a process or daemon unit's JVM once it has been launched; empty for a thread
+     * unit and before {@link #start()}. It stays available after the process has ended (the id may
+     * then be reused by the OS for another process).
+     */
+    OptionalLong pid();
 
     /** The log file of a process or daemon unit (its standard output and error); empty for threads. */
     Optional<Path> logFile();

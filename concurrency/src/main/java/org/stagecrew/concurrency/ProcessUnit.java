@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +52,7 @@ final class ProcessUnit implements Concurrency {
     /** Completes once the child has ended and its files are dealt with. */
     private volatile CompletableFuture<Void> ended;
     private volatile boolean stopRequested;
+    private final CompletableFuture<UnitExit> exit = new CompletableFuture<>();
     private volatile boolean startCalled;
     /** Makes launching the child and a stop or kill that races it mutually exclusive. */
     private final Object launch = new Object();
@@ -73,7 +75,10 @@ final class ProcessUnit implements Concurrency {
             }
             startCalled = true;
         }
-        TransportConfig handshakeConfig = spec.transportConfig.toBuilder().fileName(null).fileNamePrefix("stagecrew-start-").build();
+        // A child JVM that starts on a busy machine may take seconds between its connect and its hello: the
+        // handshake waits for the hello as long as for the whole start, not the usual hello timeout.
+        TransportConfig handshakeConfig = spec.transportConfig.toBuilder().fileName(null).fileNamePrefix("stagecrew-start-")
+                .helloTimeout(spec.startTimeout).build();
         try (Transport handshake = Transport.open(handshakeConfig)) {
             logFile = prepareLog();
             UnitSpec child = new UnitSpec(spec.taskClass.getName(), spec.name, spec.kind == UnitBuilder.Kind.DAEMON, spec.parent,
@@ -86,14 +91,19 @@ final class ProcessUnit implements Concurrency {
             Process started;
             synchronized (launch) {
                 if (stopRequested) {
+                    cds.onExit().run();
                     throw new UnitException("unit " + spec.name + " was stopped before its process started");
                 }
                 try {
                     started = builder.start();
                 } catch (IOException e) {
+                    cds.onExit().run();
                     throw new UnitException("unit " + spec.name + " could not start " + builder.command().get(0) + ": " + e.getMessage(), e);
                 }
-                ended = started.onExit().thenRun(this::unlinkFilesOfEndedChild);
+                long launched = System.nanoTime();
+                ClassDataSharing.Plan sharing = cds;
+                ended = started.onExit().thenRun(this::unlinkFilesOfEndedChild).thenRun(sharing.onExit())
+                        .whenComplete((ignored, error) -> completeExit(started, launched));
                 process = started;
             }
             try {
@@ -180,6 +190,26 @@ final class ProcessUnit implements Concurrency {
         }
     }
 
+    private void completeExit(Process ended, long launched) {
+        Duration uptime = Duration.ofNanos(System.nanoTime() - launched);
+        int code = ended.exitValue();
+        exit.complete(UnitExit.ofProcess(spec.name, code, code == 0 ? Optional.empty() : failure(), uptime));
+    }
+
+    @Override
+    public CompletableFuture<UnitExit> onExit() {
+        return exit.thenApply(e -> e);
+    }
+
+    @Override
+    public OptionalLong pid() {
+        Process p = process;
+        return p == null ? OptionalLong.empty() : OptionalLong.of(p.pid());
+    }
+
+    /** The class-data sharing of this start; see {@link ClassDataSharing}. */
+    private ClassDataSharing.Plan cds = ClassDataSharing.Plan.NONE;
+
     private List<String> command(UnitSpec child) {
         List<String> command = new ArrayList<>();
         if (spec.kind == UnitBuilder.Kind.DAEMON) {
@@ -196,7 +226,17 @@ final class ProcessUnit implements Concurrency {
             // The child loads Netty's epoll/io_uring libraries: without this, Java 22+ warns (and later refuses).
             command.add("--enable-native-access=ALL-UNNAMED");
         }
-        command.addAll(spec.jvmOptions);
+        List<String> options = new ArrayList<>();
+        if (spec.inheritJvmOptions) {
+            options.addAll(InheritedJvmOptions.ofThisJvm());
+        }
+        options.addAll(spec.jvmOptions);
+        if (spec.classDataSharing) {
+            cds = ClassDataSharing.plan(ClassDataSharing.directory(TransportConfig.defaults().socketDirectory()),
+                    System.getProperty("java.class.path"), options);
+            command.addAll(cds.options());
+        }
+        command.addAll(options);
         for (String inherited : List.of("io.netty.leakDetection.level", "io.netty.leakDetection.targetRecords", "io.netty.noUnsafe")) {
             String value = System.getProperty(inherited);
             if (value != null && !spec.systemProperties.containsKey(inherited)) {
@@ -216,10 +256,9 @@ final class ProcessUnit implements Concurrency {
     private Path prepareLog() {
         Path directory = spec.logDirectory != null ? spec.logDirectory : spec.transportConfig.socketDirectory().resolve("logs");
         try {
-            Files.createDirectories(directory);
-            return directory.resolve(spec.name + ".log");
+            return UnitLogFiles.create(directory, spec.name, java.time.Instant.now(), spec.logsKept);
         } catch (IOException e) {
-            throw new UnitException("unit " + spec.name + " could not create its log directory " + directory + ": " + e, e);
+            throw new UnitException("unit " + spec.name + " could not create its log file in " + directory + ": " + e, e);
         }
     }
 

@@ -18,6 +18,7 @@ final class SimpleTaskContext implements TaskContext {
     private final List<String> arguments;
     private final Logger logger;
     private volatile boolean stopRequested;
+    private final java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
 
     SimpleTaskContext(String name, Transport transport, Address parent, List<Address> peers, List<String> arguments) {
         this.name = name;
@@ -30,6 +31,7 @@ final class SimpleTaskContext implements TaskContext {
 
     void requestStop() {
         stopRequested = true;
+        stop.countDown();
     }
 
     /**
@@ -83,5 +85,17 @@ final class SimpleTaskContext implements TaskContext {
     @Override
     public boolean isStopRequested() {
         return stopRequested;
+    }
+
+    @Override
+    public boolean awaitStop(java.time.Duration timeout) throws InterruptedException {
+        try {
+            return stop.await(timeout.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            if (stopRequested) {
+                return true; // the interrupt that comes with the stop request
+            }
+            throw e;
+        }
     }
 }

@@ -36,4 +36,15 @@ public interface TaskContext {
 
     /** Whether the unit has been asked to stop; a long-running task should check it. */
     boolean isStopRequested();
+
+    /**
+     * Waits up to {@code timeout} for the unit to be asked to stop (STOP, SIGTERM, {@link
+     * Concurrency#stop}, the parent's exit); returns whether it was. For a task whose work happens
+     * elsewhere (worker threads, event handlers) and whose main thread only needs to wait for the end.
+     * A stop request also interrupts the task's thread: if that interrupt arrives while this waits, it
+     * is taken as the stop (this returns true and the thread's interrupt status is cleared).
+     *
+     * @throws InterruptedException if the thread is interrupted for any other reason
+     */
+    boolean awaitStop(java.time.Duration timeout) throws InterruptedException;
 }

@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -31,6 +33,8 @@ final class ThreadUnit implements Concurrency {
     private volatile SimpleTaskContext context;
     private volatile Throwable failure;
     private volatile boolean started;
+    private final CompletableFuture<UnitExit> exit = new CompletableFuture<>();
+    private volatile long startNanos;
 
     ThreadUnit(UnitBuilder spec) {
         this.spec = spec;
@@ -47,12 +51,14 @@ final class ThreadUnit implements Concurrency {
             throw new IllegalStateException("unit " + spec.name + " was already started");
         }
         started = true;
+        startNanos = System.nanoTime();
         Transport transport;
         try {
             transport = Transport.open(spec.transportConfig);
         } catch (RuntimeException e) {
             ended.countDown();
             failure = e;
+            completeExit();
             throw new UnitException("unit " + spec.name + " could not open its transport: " + e.getMessage(), e);
         }
         SimpleTaskContext ctx = new SimpleTaskContext(spec.name, transport, spec.parent, spec.peers, spec.arguments);
@@ -88,7 +94,24 @@ final class ThreadUnit implements Concurrency {
                 LOG.warn("unit {} could not close its transport {}", spec.name, ctx.transport().address(), e);
             }
             ended.countDown();
+            completeExit();
         }
+    }
+
+    private void completeExit() {
+        Throwable f = failure;
+        exit.complete(new UnitExit(spec.name, f == null ? 0 : 1, OptionalInt.empty(), Optional.ofNullable(f),
+                Duration.ofNanos(System.nanoTime() - startNanos)));
+    }
+
+    @Override
+    public CompletableFuture<UnitExit> onExit() {
+        return exit.thenApply(e -> e);
+    }
+
+    @Override
+    public OptionalLong pid() {
+        return OptionalLong.empty();
     }
 
     @Override

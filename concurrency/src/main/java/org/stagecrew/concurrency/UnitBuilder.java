@@ -21,6 +21,8 @@ import org.stagecrew.transport.TransportConfig;
 public final class UnitBuilder {
     /** Default time a process unit has to become ready: 30 s. */
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(30);
+    /** Default number of a process unit's log files kept, the current one included: 10. */
+    public static final int DEFAULT_LOGS_KEPT = 10;
 
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
@@ -39,6 +41,9 @@ public final class UnitBuilder {
     final Map<String, String> systemProperties = new LinkedHashMap<>();
     Path logDirectory;
     Duration startTimeout = DEFAULT_START_TIMEOUT;
+    int logsKept = DEFAULT_LOGS_KEPT;
+    boolean inheritJvmOptions;
+    boolean classDataSharing;
     /** Whether build() made the process unit's file name up, so that no one else uses it. */
     boolean generatedFileName;
 
@@ -113,7 +118,50 @@ public final class UnitBuilder {
         return this;
     }
 
-    /** Sets where a process unit's log goes. Default: {@code logs/} inside the socket directory. */
+    /**
+     * Passes this JVM's own options to the child JVM of a process unit, before those of {@link
+     * #jvmOptions} (which therefore win where both set one): system properties ({@code -D}), {@code
+     * -X} and {@code -XX} options, {@code --add-opens} and the other module options, assertions and
+     * agents. Never passed: a debugger agent listening on a fixed port (the parent holds that port),
+     * options naming a file the parent writes (GC or unified logging to a file, flight recordings,
+     * class-data archives) and the class path. Default: off; the child gets only Netty's leak
+     * detection properties.
+     */
+    public UnitBuilder inheritJvmOptions(boolean inherit) {
+        this.inheritJvmOptions = inherit;
+        return this;
+    }
+
+    /**
+     * Whether a process unit's JVM maps an application class-data sharing archive of the class path
+     * (AppCDS), made on first use in {@code cds/} of the default socket directory, so that it starts
+     * faster; the system property {@code stagecrew.cds=false} turns it off everywhere. On JDK
+     * 19+ the JVM keeps the archive ({@code -XX:+AutoCreateSharedArchive}); on JDK 17 and 18 the
+     * first child run that ends normally (not killed) writes it as it exits, which makes that exit
+     * take a moment longer. Default: off (opt in while it is new). Ignored if the JVM options already set {@code -Xshare} or an archive.
+     */
+    public UnitBuilder classDataSharing(boolean classDataSharing) {
+        this.classDataSharing = classDataSharing;
+        return this;
+    }
+
+    /**
+     * Sets how many log files of this unit (by name) are kept in its log directory, the new one
+     * included; older ones are deleted at each start. At least 1. Default {@value #DEFAULT_LOGS_KEPT}.
+     */
+    public UnitBuilder logsKept(int logsKept) {
+        if (logsKept < 1) {
+            throw new IllegalArgumentException("logsKept must be at least 1, was: " + logsKept);
+        }
+        this.logsKept = logsKept;
+        return this;
+    }
+
+    /**
+     * Sets where a process unit's logs go: one file per start, named {@code <unit name>-<UTC start
+     * time>.log}, e.g. {@code worker-1-20261202T063012.345Z.log}; see {@link #logsKept}. Default:
+     * {@code logs/} inside the socket directory.
+     */
     public UnitBuilder logDirectory(Path logDirectory) {
         this.logDirectory = logDirectory;
         return this;
@@ -132,7 +180,9 @@ public final class UnitBuilder {
      * Creates the unit without starting it.
      *
      * @throws IllegalArgumentException if a process unit is asked for LOCAL mode, its task class
-     *     has no public no-argument constructor, or one of its socket paths (its own, its control
+     *     cannot be created in the child JVM (a lambda, an anonymous,
+     *     local or non-static inner class, a class that is not public or abstract, no public
+     *     no-argument constructor; the message says what to change), or one of its socket paths (its own, its control
      *     socket: the same plus {@code .ctl}, its starter's handshake socket) does not fit into {@code
      *     sun_path}; the message names the path, its length and the limit
      */
@@ -144,12 +194,7 @@ public final class UnitBuilder {
         if (transportConfig.ioMode() == IoMode.LOCAL) {
             throw new IllegalArgumentException("process unit " + name + " cannot use IoMode.LOCAL, which works only inside one JVM");
         }
-        try {
-            taskClass.getConstructor();
-        } catch (NoSuchMethodException e) {
-            throw new IllegalArgumentException("task class " + taskClass.getName() + " of process unit " + name
-                    + " needs a public no-argument constructor", e);
-        }
+        TaskClassCheck.check(taskClass, name);
         if (spec.transportConfig.fileName() == null) {
             // Chosen here rather than in the child, so that the parent knows the unit's files before it is ready.
             spec.transportConfig = spec.transportConfig.toBuilder().fileName(spec.transportConfig.fileNamePrefix()
@@ -193,6 +238,9 @@ public final class UnitBuilder {
         copy.systemProperties.putAll(systemProperties);
         copy.logDirectory = logDirectory;
         copy.startTimeout = startTimeout;
+        copy.logsKept = logsKept;
+        copy.inheritJvmOptions = inheritJvmOptions;
+        copy.classDataSharing = classDataSharing;
         copy.generatedFileName = generatedFileName;
         return copy;
     }

@@ -27,7 +27,8 @@ import org.stagecrew.transport.TransportException;
 public final class UnitMain {
     private static final Logger LOG = LoggerFactory.getLogger(UnitMain.class);
     private static final Duration GRACE = Duration.ofSeconds(10);
-    private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
+    /** How long a child keeps trying to report READY to a parent that does not answer. */
+    private static final Duration READY_DEADLINE = Duration.ofSeconds(120);
     /** The status {@link #run} ended with, for the shutdown hook. */
     private static volatile int status = 2;
 
@@ -86,8 +87,9 @@ public final class UnitMain {
             if (!spec.daemon) {
                 watchParent(spec, requestStop, finished);
             }
-            transport.send(spec.handshake, Control.text(Control.READY + " " + UnitSpec.encode(control.address()) + " "
-                    + ProcessHandle.current().pid()), READY_TIMEOUT);
+            if (!reportReady(spec, transport, control)) {
+                return 2;
+            }
             LOG.info("unit {} ready at {} (pid {})", spec.name, transport.address(), ProcessHandle.current().pid());
             try {
                 task.run(context);
@@ -110,6 +112,42 @@ public final class UnitMain {
         } catch (TransportException e) {
             LOG.error("unit {} could not start: {}", spec.name, e.getMessage(), e);
             return 2;
+        }
+    }
+
+    /**
+     * Sends READY to the parent's handshake address and waits until it is written. On a loaded
+     * machine the parent may not answer our hello within the connect timeout: that attempt fails, and
+     * we try again until {@link #READY_DEADLINE}, rather than leave the parent waiting for a READY that
+     * was dropped. Any other failure is logged and the task runs on, as a lost READY always did: the
+     * parent's start timeout then kills the unit. Returns false (the unit exits with 2) only if
+     * interrupted or if no answer came within the deadline.
+     */
+    private static boolean reportReady(UnitSpec spec, Transport transport, Transport control) {
+        long deadline = System.nanoTime() + READY_DEADLINE.toNanos();
+        String ready = Control.READY + " " + UnitSpec.encode(control.address()) + " " + ProcessHandle.current().pid();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                transport.send(spec.handshake, Control.text(ready)).get(READY_DEADLINE.toNanos(), TimeUnit.NANOSECONDS);
+                return true;
+            } catch (java.util.concurrent.ExecutionException e) {
+                boolean retry = e.getCause() instanceof org.stagecrew.transport.TransportTimeoutException
+                        || e.getCause() instanceof org.stagecrew.transport.ConnectionRefusedException
+                        || e.getCause() instanceof org.stagecrew.transport.PeerRejectedException; // e.g. our hello came too late
+                if (!retry || System.nanoTime() > deadline) {
+                    // As before: the task runs on; the parent's start timeout kills a unit it never heard from.
+                    LOG.error("unit {} could not report ready to {} (attempt {}): {}", spec.name, spec.handshake, attempt,
+                            e.getCause().getMessage());
+                    return true;
+                }
+                LOG.warn("unit {}: attempt {} to report ready failed, trying again: {}", spec.name, attempt, e.getCause().getMessage());
+            } catch (java.util.concurrent.TimeoutException e) {
+                LOG.error("unit {} could not report ready to {} within {} s", spec.name, spec.handshake, READY_DEADLINE.toSeconds());
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
         }
     }
 

@@ -73,7 +73,7 @@ class DaemonIT {
                 assertFalse(Files.exists(Path.of(expected.path() + ".ctl"), LinkOption.NOFOLLOW_LINKS),
                         "the daemon's control socket is gone");
                 daemon.onExit().get(WAIT.toSeconds(), SECONDS);
-                String log = Files.readString(dir.resolve("logs").resolve("daemon-daemon.sock.log"), StandardCharsets.UTF_8);
+                String log = Files.readString(UnitLogFiles.of(dir.resolve("logs"), "daemon-daemon.sock").get(0), StandardCharsets.UTF_8);
                 assertTrue(log.contains("asked to stop by"), log);
             } finally {
                 if (daemonPid > 0) {

@@ -283,7 +283,7 @@ class ProcessUnitIT {
         void theLogFileHoldsTheChildsOutputAndItsTasksLogLines() throws Exception {
             try (Concurrency unit = process(UnitTasks.EchoTask.class).name("logged").start()) {
                 Path log = unit.logFile().orElseThrow();
-                assertEquals(dir.resolve("logs").resolve("logged.log"), log, "default log place");
+                assertEquals(List.of(log), UnitLogFiles.of(dir.resolve("logs"), "logged"), "default log place, one file per start");
 
                 Await.until("the task's own log line reaches " + log, WAIT,
                         () -> readQuietly(log).contains("echo task logged serving at " + unit.address()));
@@ -298,7 +298,7 @@ class ProcessUnitIT {
                     .systemProperty("org.slf4j.simpleLogger.defaultLogLevel", "error").start()) {
                 assertTrue(unit.join(WAIT));
 
-                String log = read(logs.resolve("configured.log"));
+                String log = read(UnitLogFiles.of(logs, "configured").get(0));
                 assertTrue(log.contains(UnitTasks.FailingTask.MESSAGE), log);
                 assertFalse(log.contains("is about to throw"), "an info line despite the level set to error: " + log);
             }
@@ -349,7 +349,7 @@ class ProcessUnitIT {
                     ProcessHandle ended = handle.onExit().get(WAIT.toSeconds(), SECONDS);
                     assertFalse(ended.isAlive());
                     assertFalse(exists(grandchild), "the grandchild stopped cleanly, so it unlinked its socket: " + grandchild);
-                    Path log = dir.resolve("logs").resolve("middle-grandchild.log");
+                    Path log = UnitLogFiles.of(dir.resolve("logs"), "middle-grandchild").get(0);
                     assertTrue(read(log).contains("parent process"), () -> "log of the grandchild:\n" + readQuietly(log));
                 } finally {
                     if (grandchildPid > 0) {

@@ -132,6 +132,16 @@ final class StageThreadUnit implements Concurrency {
     }
 
     @Override
+    public java.util.concurrent.CompletableFuture<org.stagecrew.concurrency.UnitExit> onExit() {
+        return unit.onExit();
+    }
+
+    @Override
+    public java.util.OptionalLong pid() {
+        return unit.pid();
+    }
+
+    @Override
     public void close() {
         unit.close();
     }

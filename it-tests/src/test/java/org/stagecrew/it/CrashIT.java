@@ -25,7 +25,7 @@ import org.stagecrew.transport.Transport;
  */
 @StagecrewTest
 class CrashIT {
-    static final Set<String> TYPED = Set.of("TransportClosedException", "ConnectionRefusedException", "UnknownAddressException");
+    static final Set<String> TYPED = Set.of("TransportClosedException", "PeerDiedException", "ConnectionRefusedException", "UnknownAddressException");
     static final Duration DETECT_BOUND = Duration.ofSeconds(10);
     static final Duration WAIT = Duration.ofSeconds(60);
     static final String[] JVM = {"-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"};

@@ -70,7 +70,12 @@ class DaemonIT {
         long stopMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopStart);
         assertFalse(Files.exists(daemon.toPath(), LinkOption.NOFOLLOW_LINKS), "the daemon's socket file is gone");
         process.onExit().get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        String log = Files.readString(stage.logDirectory().resolve("daemon.log"));
+        String log;
+        try (java.util.stream.Stream<java.nio.file.Path> logs = Files.list(stage.logDirectory())) {
+            // One log per start: daemon-<UTC start time>.log.
+            log = Files.readString(logs.filter(p -> p.getFileName().toString().matches("daemon-\\d{8}T.*\\.log")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no log of the daemon in " + stage.logDirectory())));
+        }
         assertTrue(log.contains("asked to stop by"), log);
 
         System.out.printf("[DaemonIT] daemon pid %d outlived its starter; %,d frames (%,d B) echoed intact and in order in %,d ms;"

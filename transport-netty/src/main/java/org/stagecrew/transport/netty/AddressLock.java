@@ -247,6 +247,30 @@ final class AddressLock implements AutoCloseable {
         }
     }
 
+    /**
+     * The pid written in {@code socketFile}'s lock file, without locking it: this JVM's own pid if a
+     * transport of this JVM owns the address (its lock file is then never opened: closing any
+     * descriptor of it would drop our lock), else what the file says; empty if there is no lock
+     * file, no pid in it, or it cannot be read. The pid may be that of a dead owner.
+     */
+    static java.util.OptionalLong ownerPid(Path socketFile) {
+        Path lockFile;
+        try {
+            lockFile = lockFileOf(socketFile);
+        } catch (TransportException e) {
+            return java.util.OptionalLong.empty();
+        }
+        if (HELD.contains(lockFile)) {
+            return java.util.OptionalLong.of(ProcessHandle.current().pid());
+        }
+        try {
+            String text = java.nio.file.Files.readString(lockFile, US_ASCII).trim();
+            return text.matches("\\d{1,18}") ? java.util.OptionalLong.of(Long.parseLong(text)) : java.util.OptionalLong.empty();
+        } catch (IOException | RuntimeException e) {
+            return java.util.OptionalLong.empty();
+        }
+    }
+
     private static boolean isAlive(String pid) {
         return ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false);
     }

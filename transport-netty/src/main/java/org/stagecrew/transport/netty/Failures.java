@@ -9,6 +9,7 @@ import java.util.Locale;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.AddressInUseException;
 import org.stagecrew.transport.ConnectionRefusedException;
+import org.stagecrew.transport.PeerDiedException;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportTimeoutException;
@@ -52,10 +53,18 @@ final class Failures {
             return (TransportException) cause;
         }
         if (cause instanceof IOException) {
-            return new TransportClosedException("send to " + peer + " failed: the connection was lost ("
-                    + cause.getMessage() + "); the destination closed or died", cause);
+            return peerDied(peer, String.valueOf(cause.getMessage()), cause);
         }
         return new TransportException("send to " + peer + " failed: " + cause, cause);
+    }
+
+    /** The peer's connection ended without a notice; names the pid in its lock file if there is one. */
+    static TransportException peerDied(Address peer, String how, Throwable cause) {
+        long pid = -1;
+        if (!peer.isAbstract()) {
+            pid = AddressLock.ownerPid(peer.toPath()).orElse(-1);
+        }
+        return new PeerDiedException(peer, pid, how, cause);
     }
 
     /**

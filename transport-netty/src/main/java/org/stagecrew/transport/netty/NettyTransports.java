@@ -43,4 +43,14 @@ public final class NettyTransports {
     public static boolean unlinkIfUnowned(Path socketFile) {
         return AddressLock.unlinkIfUnowned(Objects.requireNonNull(socketFile, "socketFile"));
     }
+
+    /**
+     * The pid of the process that owns (or last owned) the address at {@code socketFile}, as written
+     * in its lock file {@code <socketFile>.lock}; read without locking, so it never disturbs the
+     * owner or a binder. Empty if there is no lock file or no pid in it. The process may have died
+     * since: check {@link ProcessHandle#of(long)}. Thread-safe.
+     */
+    public static java.util.OptionalLong ownerPid(Path socketFile) {
+        return AddressLock.ownerPid(Objects.requireNonNull(socketFile, "socketFile"));
+    }
 }

@@ -115,7 +115,8 @@ final class NoticeDecoder extends ByteToMessageDecoder {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         super.channelInactive(ctx); // decodes a notice still buffered, whose reason then wins
-        listener.onFailure(ctx, new TransportClosedException("send to " + peer + " failed: the connection was closed by the peer"));
+        // No notice came first (a notice's reason would have won): the peer's process is gone.
+        listener.onFailure(ctx, Failures.peerDied(peer, "end of stream", null));
     }
 
     @Override
