@@ -8,12 +8,14 @@ import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.Transport;
+import org.stagecrew.transport.test.ReadmeSnippets;
 
 /**
  * The README's "Supervising units" example, run as written (between the README-SUPERVISING
@@ -22,7 +24,9 @@ import org.stagecrew.transport.Transport;
  */
 @Timeout(value = 120, unit = SECONDS)
 class SupervisingUnitsReadmeIT {
+    private static final Path README = Path.of("../README.md");
 
+    // README-SUPERVISING-WORKER-BEGIN
     /** Answers each ask with its number doubled. */
     public static final class Doubler implements Task {
         @Override
@@ -45,6 +49,14 @@ class SupervisingUnitsReadmeIT {
         try (Frame doubled = answer.join()) {
             return doubled.payload().readInt();
         }
+    }
+    // README-SUPERVISING-WORKER-END
+
+    @Test
+    void theReadmeShowsThisCodeVerbatim() throws Exception {
+        Path source = Path.of("src/test/java/org/stagecrew/concurrency/SupervisingUnitsReadmeIT.java");
+        ReadmeSnippets.assertReadmeShows(README, source, "// README-SUPERVISING-BEGIN", "// README-SUPERVISING-END");
+        ReadmeSnippets.assertReadmeShows(README, source, "// README-SUPERVISING-WORKER-BEGIN", "// README-SUPERVISING-WORKER-END");
     }
 
     @Test
