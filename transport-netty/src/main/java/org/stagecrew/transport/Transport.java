@@ -57,6 +57,8 @@ public interface Transport extends AutoCloseable {
      *         address, or a live listener holds the socket file
      * @throws IllegalArgumentException if the socket path is too long for {@code sun_path}
      * @throws TransportException if the socket directory is unsafe or the I/O mode is unavailable
+     * @throws UnsupportedNettyVersionException if the class path has Netty 4.1: the transport needs 4.2
+     *         (the drop-in, {@code DomainSockets} and {@code FrameCodec}, runs on both)
      */
     static Transport open(TransportConfig config) {
         return NettyTransports.open(config);
