@@ -28,13 +28,27 @@ final class NettyVersions {
     /** Logs one warning naming every artifact and its version if they are mixed; only the first call checks. */
     static void warnOnceIfMixed() {
         if (CHECKED.compareAndSet(false, true)) {
-            String mixed = describeIfMixed(Version.identify());
+            Map<String, Version> versions = Version.identify();
+            String mixed = describeIfMixed(versions);
             if (mixed != null) {
-                LOG.warn("Netty artifacts from different releases are on the class path: {}. Align them, "
-                        + "for example by importing org.stagecrew:stagecrew-bom (or io.netty:netty-bom) in "
-                        + "dependencyManagement", mixed);
+                LOG.warn("Netty artifacts from different releases are on the class path: {}. {}", mixed, howToAlign(versions));
             }
         }
+    }
+
+    /**
+     * What to do about mixed releases: on Netty 4.1, drop the artifacts that exist only in 4.2, which
+     * stagecrew-transport-netty brings and no 4.1 BOM aligns; else align everything with a BOM.
+     */
+    static String howToAlign(Map<String, Version> versions) {
+        Version transport = versions.get("netty-transport");
+        if (transport != null && Boolean.FALSE.equals(hasIoEventLoops(transport.artifactVersion()))) {
+            return "On Netty 4.1, exclude io.netty:netty-codec-base and io.netty:netty-transport-classes-io_uring "
+                    + "(they exist only in Netty 4.2) from org.stagecrew:stagecrew-transport-netty, depend on "
+                    + "io.netty:netty-codec, and import io.netty:netty-bom " + transport.artifactVersion()
+                    + " in dependencyManagement";
+        }
+        return "Align them, for example by importing org.stagecrew:stagecrew-bom (or io.netty:netty-bom) in dependencyManagement";
     }
 
     /**
