@@ -64,7 +64,7 @@ final class GrpcOverUds {
      * restarted) at that path. The caller shuts the channel down before it shuts down {@code group}.
      */
     static ManagedChannel connect(DomainSockets uds, EventLoopGroup group, Path socketFile) {
-        return NettyChannelBuilder.forAddress(uds.socketAddress(socketFile))
+        return NettyChannelBuilder.forAddress(uds.connectAddress(socketFile))
                 .channelType(uds.channelType())
                 .eventLoopGroup(group)
                 .usePlaintext()

@@ -45,6 +45,6 @@ final class ReactorNettyOverUds {
     static HttpClient client(DomainSockets uds, EventLoopGroup group, ConnectionProvider connections, Path socketFile) {
         return HttpClient.create(connections)
                 .runOn(group)
-                .remoteAddress(() -> uds.socketAddress(socketFile));
+                .remoteAddress(() -> uds.connectAddress(socketFile));
     }
 }

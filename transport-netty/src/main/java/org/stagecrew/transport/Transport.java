@@ -61,6 +61,8 @@ public interface Transport extends AutoCloseable {
      * @throws IllegalArgumentException if the socket path is too long for {@code sun_path}
      * @throws TransportException if the socket directory is unsafe or the I/O mode is unavailable
      * @throws NoTransportProviderException if no implementation is on the class path
+     * @throws UnsupportedNettyVersionException if the class path has Netty 4.1: the transport needs 4.2
+     *         (the drop-in, {@code DomainSockets} and {@code FrameCodec}, runs on both)
      */
     static Transport open(TransportConfig config) {
         return TransportProviders.provider().open(config);

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -24,18 +23,21 @@ import org.stagecrew.transport.TransportException;
  * own pipeline, for one {@link IoMode}: the event loop group, the server and client channel types,
  * and the {@code SocketAddress} of a path. Moving a TCP service to UDS changes only these things in
  * its {@code ServerBootstrap} and {@code Bootstrap}, and binds through {@link #bind} so that the
- * socket file has one owner, mode 0600, and is removed when the server channel closes:
+ * socket file has one owner, mode 0600, and is removed when the server channel closes or the JVM exits:
  *
  * <pre>{@code
  * DomainSockets uds = DomainSockets.of(IoMode.AUTO);
  * EventLoopGroup group = uds.newEventLoopGroup(1);
  * ServerBootstrap server = new ServerBootstrap().group(group).channel(uds.serverChannelType()).childHandler(myInitializer);
  * Channel listening = uds.bind(server, Path.of("/run/my/my.sock")).sync().channel();
- * // clients: new Bootstrap().group(group).channel(uds.channelType())...connect(uds.socketAddress(path))
+ * // clients: new Bootstrap().group(group).channel(uds.channelType())...connect(uds.connectAddress(path))
  * }</pre>
  *
- * <p>The stagecrew frame codec and hello exchange can go into such a pipeline too: see
- * {@link FrameCodec}. Immutable and thread-safe; {@link #of} probes a native mode once.
+ * <p>Runs on Netty 4.1 as well as 4.2, chosen at run time: on 4.1 the groups are Netty's
+ * per-transport ones ({@code EpollEventLoopGroup}, {@code NioEventLoopGroup}, …) and IO_URING is
+ * unavailable; only {@link #ioHandlerFactory()} needs 4.2. The stagecrew frame codec and hello
+ * exchange can go into such a pipeline too: see {@link FrameCodec}. Immutable and thread-safe;
+ * {@link #of} probes a native mode once.
  */
 public final class DomainSockets {
     private final IoBackend backend;
@@ -64,8 +66,14 @@ public final class DomainSockets {
         return backend.mode();
     }
 
-    /** The factory of this mode's I/O handler, for a {@link MultiThreadIoEventLoopGroup} of your own. */
+    /**
+     * The factory of this mode's I/O handler, for a {@code MultiThreadIoEventLoopGroup} of your own.
+     *
+     * @throws org.stagecrew.transport.UnsupportedNettyVersionException on Netty 4.1, which has no I/O
+     *         handlers; use {@link #newEventLoopGroup} there
+     */
     public IoHandlerFactory ioHandlerFactory() {
+        NettyVersions.requireIoEventLoops("DomainSockets.ioHandlerFactory()");
         return backend.newIoHandlerFactory();
     }
 
@@ -74,9 +82,25 @@ public final class DomainSockets {
      * for this mode. The caller owns it and shuts it down.
      */
     public EventLoopGroup newEventLoopGroup(int threads) {
-        return new MultiThreadIoEventLoopGroup(threads,
-                new DefaultThreadFactory("stagecrew-" + backend.mode().name().toLowerCase(Locale.ROOT), true),
-                backend.newIoHandlerFactory());
+        return EventLoops.newGroup(backend, threads, threadFactory("stagecrew-"), false);
+    }
+
+    /**
+     * Creates an event loop group whose threads busy-poll: each loop polls for I/O without ever
+     * sleeping in the kernel, for the lowest latency, at the cost of one fully busy CPU per thread
+     * even when idle. The same mode as {@link org.stagecrew.transport.TransportConfig.Builder#busyPoll}
+     * gives a transport. Threads are daemons named {@code stagecrew-busy-<mode>-…}; the caller owns
+     * the group and shuts it down. On a machine with few CPUs, more than one spinning thread per
+     * process starves everything else.
+     *
+     * @throws TransportException for IO_URING and LOCAL, whose event loops cannot poll without blocking
+     */
+    public EventLoopGroup newBusyPollEventLoopGroup(int threads) {
+        return EventLoops.newGroup(backend, threads, threadFactory("stagecrew-busy-"), true);
+    }
+
+    private DefaultThreadFactory threadFactory(String prefix) {
+        return new DefaultThreadFactory(prefix + backend.mode().name().toLowerCase(Locale.ROOT), true);
     }
 
     /** The server channel type, for {@code ServerBootstrap.channel(…)}. */
@@ -90,14 +114,27 @@ public final class DomainSockets {
     }
 
     /**
-     * The address to bind or connect to for a socket file: Netty's {@code DomainSocketAddress} for
-     * the native modes, the JDK's {@code UnixDomainSocketAddress} for NIO, a {@code LocalAddress}
-     * for LOCAL. For connecting; to serve at a path, use {@link #bind}.
+     * The address to connect to for the socket file at {@code path}: Netty's {@code
+     * DomainSocketAddress} for the native modes, the JDK's {@code UnixDomainSocketAddress} for NIO, a
+     * {@code LocalAddress} for LOCAL. Never bind to it: in EPOLL and IO_URING, Netty's bind unlinks
+     * whatever file is at the path first, a live listener's too; to serve at a path, use {@link #bind}.
      *
      * @throws IllegalArgumentException if the path is too long for {@code sun_path}
      */
-    public SocketAddress socketAddress(Path path) {
+    public SocketAddress connectAddress(Path path) {
         return backend.socketAddress(Address.of(path));
+    }
+
+    /**
+     * The same as {@link #connectAddress(Path)}.
+     *
+     * @deprecated the name invites binding to it, which in EPOLL and IO_URING takes over a live
+     *             listener's socket file; use {@link #connectAddress(Path)} to connect and {@link #bind}
+     *             to serve
+     */
+    @Deprecated
+    public SocketAddress socketAddress(Path path) {
+        return connectAddress(path);
     }
 
     /**
@@ -108,7 +145,8 @@ public final class DomainSockets {
      * one refused. The returned future completes once the socket file is bound and its mode is 0600
      * (rw-------), whatever the umask. The lock is held until the server channel closes; then the
      * socket file and the lock file are unlinked (and at JVM exit, if the channel is still open).
-     * In LOCAL mode, which has no files, this is {@code server.bind(socketAddress(path))}.
+     * In LOCAL mode, which has no files, this is {@code server.bind(connectAddress(path))}. To have the
+     * directory made or checked private too, use {@link #bindInPrivateDirectory}.
      *
      * <p>Thread-safe; does not block.
      *
@@ -121,7 +159,32 @@ public final class DomainSockets {
      */
     public ChannelFuture bind(ServerBootstrap server, Path path) {
         Objects.requireNonNull(server, "server");
+        return bind(server, Address.of(path));
+    }
+
+    /**
+     * Binds as {@link #bind} does, in a directory that is private first, as a transport's socket
+     * directory is: the socket file's directory is created with mode 0700 (rwx------, whatever the umask)
+     * if it is missing, together with missing parents; an existing one is refused if it is a symbolic
+     * link, belongs to another user, or is writable by group or others. So no other user can replace
+     * the socket file, nor connect through the directory. In LOCAL mode, which has no files, the
+     * directory is left alone.
+     *
+     * @return the future of the bind, as {@link #bind}'s
+     * @throws TransportException naming the directory and what is wrong with it, or as {@link #bind}
+     * @throws org.stagecrew.transport.AddressInUseException as {@link #bind}
+     * @throws IllegalArgumentException if the path is too long for {@code sun_path}
+     */
+    public ChannelFuture bindInPrivateDirectory(ServerBootstrap server, Path path) {
+        Objects.requireNonNull(server, "server");
         Address address = Address.of(path);
+        if (backend.mode().usesSocketFiles()) {
+            SocketFiles.prepareDirectory(address.toPath().toAbsolutePath().getParent());
+        }
+        return bind(server, address);
+    }
+
+    private ChannelFuture bind(ServerBootstrap server, Address address) {
         SocketAddress socketAddress = backend.socketAddress(address);
         if (!backend.mode().usesSocketFiles()) {
             return server.bind(socketAddress);
@@ -163,7 +226,7 @@ public final class DomainSockets {
      * Prefer {@link #bind}: this method returns before you bind, so it can neither hold the address
      * against a concurrent binder (two may both pass the check, and in the native modes the later
      * bind unlinks the earlier one's file), nor set the socket file's mode (it gets the umask's,
-     * typically 0755), nor remove the file at JVM exit. Still better than {@link #socketAddress(Path)}
+     * typically 0755), nor remove the file at JVM exit. Still better than {@link #connectAddress(Path)}
      * for binding: the native modes would unlink a live listener's file, and NIO would refuse even a
      * stale one.
      *

@@ -112,7 +112,12 @@ enum IoBackend {
 
         @Override
         Throwable probe() {
-            return IS_LINUX ? IoUring.unavailabilityCause() : notOn("io_uring exists only on Linux");
+            if (!IS_LINUX) {
+                return notOn("io_uring exists only on Linux");
+            }
+            // Netty 4.1 has io_uring only as a separate incubator artifact, in another package.
+            return NettyVersions.hasIoEventLoops() ? IoUring.unavailabilityCause() : new UnsupportedOperationException(
+                    "IoMode.IO_URING needs Netty 4.2 or newer, and the class path has " + NettyVersions.transportVersion());
         }
     },
     NIO(IoMode.NIO, false) {
@@ -201,7 +206,7 @@ enum IoBackend {
      * that spins in native code until a socket event and does not see tasks submitted by other
      * threads (our senders' drain tasks) or timers, so a send would wait for the next read.
      */
-    private static final SelectStrategy POLL_WITHOUT_BLOCKING = (selectNow, hasTasks) -> selectNow.get();
+    static final SelectStrategy POLL_WITHOUT_BLOCKING = (selectNow, hasTasks) -> selectNow.get();
 
     abstract IoHandlerFactory newIoHandlerFactory();
 
@@ -211,7 +216,12 @@ enum IoBackend {
      * @throws TransportException if this mode has no way to poll without blocking
      */
     IoHandlerFactory newBusyPollIoHandlerFactory() {
-        throw new TransportException("busyPoll is not supported by IoMode." + mode
+        throw busyPollUnsupported();
+    }
+
+    /** The refusal of busy-polling by a mode whose event loop cannot poll without blocking. */
+    TransportException busyPollUnsupported() {
+        return new TransportException("busyPoll is not supported by IoMode." + mode
                 + ": it needs IoMode.EPOLL, IoMode.KQUEUE or IoMode.NIO, whose event loops can poll without blocking");
     }
 
@@ -339,10 +349,11 @@ enum IoBackend {
             io.netty.channel.unix.PeerCredentials native_ = null;
             if (channel instanceof EpollDomainSocketChannel) {
                 native_ = ((EpollDomainSocketChannel) channel).peerCredentials();
-            } else if (channel instanceof IoUringDomainSocketChannel) {
-                native_ = ((IoUringDomainSocketChannel) channel).peerCredentials();
             } else if (channel instanceof KQueueDomainSocketChannel) {
                 native_ = ((KQueueDomainSocketChannel) channel).peerCredentials();
+            } else if (NettyVersions.hasIoEventLoops() && channel instanceof IoUringDomainSocketChannel) {
+                // The io_uring classes exist only in Netty 4.2; an instanceof would fail to load them on 4.1.
+                native_ = ((IoUringDomainSocketChannel) channel).peerCredentials();
             } else if (channel instanceof NioDomainSocketChannel) {
                 UnixDomainPrincipal principal = channel.config().getOption(NioChannelOption.of(ExtendedSocketOptions.SO_PEERCRED));
                 if (principal == null) {

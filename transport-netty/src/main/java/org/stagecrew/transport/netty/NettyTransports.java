@@ -21,9 +21,11 @@ public final class NettyTransports {
      *     a live listener holds the socket file
      * @throws org.stagecrew.transport.TransportException if the socket directory is unsafe or the
      *     I/O mode is unavailable
+     * @throws org.stagecrew.transport.UnsupportedNettyVersionException if the class path has Netty 4.1
      */
     public static Transport open(TransportConfig config) {
         NettyVersions.warnOnceIfMixed();
+        NettyVersions.requireIoEventLoops("Transport.open");
         return NettyTransport.open(config);
     }
 

@@ -117,10 +117,12 @@ class AddressLockTest {
         assertTrue(NettyTransports.unlinkIfUnowned(dead), "nothing there: nobody owns it");
 
         Path owned = dir.resolve("owned.sock");
-        try (Transport owner = Transport.open(TransportConfig.builder().socketDirectory(dir).fileName("owned.sock").build())) {
-            assertFalse(NettyTransports.unlinkIfUnowned(owned));
-            assertTrue(Files.exists(owned, NOFOLLOW_LINKS) && Files.exists(AddressLock.lockFileOf(owned), NOFOLLOW_LINKS));
-            assertTrue(owner.isOpen());
+        if (NettyVersions.hasIoEventLoops()) { // a Transport needs Netty 4.2; this suite runs on 4.1 too
+            try (Transport owner = Transport.open(TransportConfig.builder().socketDirectory(dir).fileName("owned.sock").build())) {
+                assertFalse(NettyTransports.unlinkIfUnowned(owned));
+                assertTrue(Files.exists(owned, NOFOLLOW_LINKS) && Files.exists(AddressLock.lockFileOf(owned), NOFOLLOW_LINKS));
+                assertTrue(owner.isOpen());
+            }
         }
 
         Path live = dir.resolve("live.sock");

@@ -122,9 +122,11 @@ class DomainSocketsBindTest {
         try {
             AddressInUseException e = assertThrows(AddressInUseException.class, () -> uds.bind(echoServer(uds), path));
             assertTrue(e.getMessage().startsWith("bind failed for " + path + ": "), e.getMessage());
-            AddressInUseException viaTransport = assertThrows(AddressInUseException.class, () -> Transport.open(
-                    TransportConfig.builder().ioMode(mode).socketDirectory(dir).fileName("busy.sock").build()).close());
-            assertTrue(viaTransport.getMessage().contains(path.toString()), viaTransport.getMessage());
+            if (NettyVersions.hasIoEventLoops()) { // a Transport needs Netty 4.2; this suite runs on 4.1 too
+                AddressInUseException viaTransport = assertThrows(AddressInUseException.class, () -> Transport.open(
+                        TransportConfig.builder().ioMode(mode).socketDirectory(dir).fileName("busy.sock").build()).close());
+                assertTrue(viaTransport.getMessage().contains(path.toString()), viaTransport.getMessage());
+            }
 
             assertEquals("still mine", echo(uds, path, "still mine"));
         } finally {
@@ -226,7 +228,7 @@ class DomainSocketsBindTest {
                         replies.add(msg.toString(UTF_8));
                     }
                 })
-                .connect(uds.socketAddress(path)).sync().channel();
+                .connect(uds.connectAddress(path)).sync().channel();
         try {
             client.writeAndFlush(Unpooled.copiedBuffer(text, UTF_8)).sync();
             String reply = replies.poll(WAIT_SECONDS, TimeUnit.SECONDS);

@@ -80,6 +80,12 @@ class FrameCodecTest {
         private final List<Transport> transports = new ArrayList<>();
         private final List<EventLoopGroup> groups = new ArrayList<>();
 
+        /** The rest of this class runs on Netty 4.1 too (netty41-tests); a Transport needs 4.2. */
+        @BeforeEach
+        void needsATransport() {
+            Assumptions.assumeTrue(NettyVersions.hasIoEventLoops(), "a Transport needs Netty 4.2, and this is " + NettyVersions.transportVersion());
+        }
+
         /**
          * Raw channels (accepted ones first), then transports, then the raw event loops: a LOCAL-mode
          * channel tells its peer that it closed by a task on the peer's event loop, so both loops must

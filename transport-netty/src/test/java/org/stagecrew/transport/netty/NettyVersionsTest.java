@@ -1,7 +1,9 @@
 package org.stagecrew.transport.netty;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.util.Version;
 import java.io.IOException;
@@ -34,6 +36,26 @@ class NettyVersionsTest {
     @Test
     void oneReleaseIsNotReported() throws IOException {
         assertNull(NettyVersions.describeIfMixed(identify("netty-common", "4.1.133.Final", "netty-buffer", "4.1.133.Final")));
+    }
+
+    @Test
+    void onNetty41TheAdviceIsToExcludeThe42OnlyArtifactsNotToImportA42Bom() throws IOException {
+        Map<String, Version> versions = identify("netty-common", "4.1.137.Final", "netty-transport", "4.1.137.Final",
+                "netty-codec-base", "4.2.18.Final", "netty-transport-classes-io_uring", "4.2.18.Final");
+        String advice = NettyVersions.howToAlign(versions);
+        assertTrue(advice.contains("exclude io.netty:netty-codec-base and io.netty:netty-transport-classes-io_uring"), advice);
+        assertTrue(advice.contains("io.netty:netty-bom 4.1.137.Final"), advice);
+        assertFalse(advice.contains("stagecrew-bom"), advice);
+        String on42 = NettyVersions.howToAlign(identify("netty-common", "4.2.17.Final", "netty-transport", "4.2.18.Final"));
+        assertTrue(on42.contains("org.stagecrew:stagecrew-bom"), on42);
+    }
+
+    @Test
+    void theReleaseLineIsReadFromTheArtifactVersion() {
+        assertEquals(Boolean.FALSE, NettyVersions.hasIoEventLoops("4.1.137.Final"));
+        assertEquals(Boolean.TRUE, NettyVersions.hasIoEventLoops("4.2.18.Final"));
+        assertEquals(Boolean.TRUE, NettyVersions.hasIoEventLoops("5.0.0.Alpha2"));
+        assertNull(NettyVersions.hasIoEventLoops("unknown"));
     }
 
     /** What {@link Version#identify(ClassLoader)} reports for a class path of these artifact, version pairs. */
