@@ -55,7 +55,7 @@ class DropInReadmeTest {
         BlockingQueue<String> replies = new LinkedBlockingQueue<>();
         DomainSockets uds = DomainSockets.of(IoMode.AUTO);
         EventLoopGroup group = uds.newEventLoopGroup(1);
-        SocketAddress address = uds.socketAddress(socketDir.resolve("echo.sock"));
+        SocketAddress address = uds.connectAddress(socketDir.resolve("echo.sock"));
         try {
             Channel server = uds.bind(new ServerBootstrap().group(group).channel(uds.serverChannelType())
                     .childHandler(new EchoServerHandler()), socketDir.resolve("echo.sock")).sync().channel();
