@@ -157,6 +157,7 @@ class CloseDuringTrafficTest {
             StringBuilder figures = new StringBuilder(mode + (reading ? " reading" : " not reading")
                     + (gracefully ? ", closeGracefully" : ", close") + ":");
             long uncounted = 0;
+            long failed = 0;
             for (Stream s : streams) {
                 Address sender = s.transport.address();
                 long succeeded = s.finish();
@@ -165,10 +166,13 @@ class CloseDuringTrafficTest {
                 figures.append(String.format(" [%s: %d succeeded = %d consumed + %d discarded; %d failed]",
                         sender.toPath().getFileName(), succeeded, delivered, discarded, s.failed.sum()));
                 uncounted += succeeded - delivered - discarded;
-                assertTrue(s.failed.sum() > 0 || gracefully, "the sender saw the close: " + figures);
+                failed += s.failed.sum();
             }
             System.out.println("[CloseDuringTrafficTest] " + figures + " uncounted: " + uncounted);
             assertEquals(0, uncounted, "every frame whose send succeeded was consumed or counted as discarded: " + figures);
+            // A sender may legitimately see no failure: everything it queued was written, and read and counted, before
+            // the notice reached it (seen under load). That the close came during traffic shows in failures or discards.
+            assertTrue(gracefully || failed + stats.discardedFramesTotal() > 0, "the close came during traffic: " + figures);
             if (gracefully) {
                 assertTrue(drained, "closeGracefully drained everything in time: " + figures);
                 assertEquals(Map.of(), stats.discardedFrames(), "an orderly shutdown discards nothing");
