@@ -73,6 +73,11 @@ final class Failures {
      * which it drops.
      */
     static TransportException cutByFailure(Address peer, TransportException cause, long written, long length) {
+        if (cause instanceof PeerDiedException) { // keep the type: the sender must still learn that the peer died
+            return new PeerDiedException(peer, ((PeerDiedException) cause).pid().orElse(-1), "the frame being written was cut"
+                    + " after " + written + " of its " + length + " bytes (4-byte header included), and the destination"
+                    + " never got it whole", cause);
+        }
         return new TransportClosedException("send to " + peer + " failed: the connection ended after " + written + " of"
                 + " this frame's " + length + " bytes (4-byte header included) were written; the destination drops the"
                 + " incomplete frame (" + cause.getMessage() + ")", cause);
