@@ -108,6 +108,11 @@ public final class UnitMain {
                     LOG.warn("unit {} ended with frames its destinations did not take within {} s; they fail",
                             spec.name, GRACE.toSeconds());
                 }
+                // And the STOPPING answer to a stop request, whose connection may still be opening: closing the
+                // control transport first failed it, and Daemons.stop then waited its whole timeout for the pid.
+                if (!control.flush(GRACE)) {
+                    LOG.warn("unit {} ended before its control answer was written within {} s", spec.name, GRACE.toSeconds());
+                }
             }
         } catch (TransportException e) {
             LOG.error("unit {} could not start: {}", spec.name, e.getMessage(), e);
