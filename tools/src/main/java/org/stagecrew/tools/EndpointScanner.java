@@ -1,7 +1,5 @@
 package org.stagecrew.tools;
 
-import static java.nio.charset.StandardCharsets.US_ASCII;
-
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -16,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.TreeSet;
+import org.stagecrew.transport.netty.NettyTransports;
 
 /**
  * Finds the endpoints of a socket directory without disturbing them: it never connects and never
@@ -75,7 +74,7 @@ final class EndpointScanner {
             return new Endpoint(socketFile, Endpoint.State.UNLOCKED, OptionalLong.empty(), user, null);
         }
         OptionalLong holder = locks.writeLockHolder(lockFile);
-        OptionalLong named = pidIn(lockFile);
+        OptionalLong named = NettyTransports.ownerPid(socketFile);
         boolean live;
         OptionalLong pid;
         if (locks.available()) {
@@ -95,15 +94,6 @@ final class EndpointScanner {
             return attributes.isOther(); // sockets, fifos and devices; a socket directory holds only sockets
         } catch (IOException e) {
             return false; // removed meanwhile
-        }
-    }
-
-    private static OptionalLong pidIn(Path lockFile) {
-        try {
-            String text = new String(Files.readAllBytes(lockFile), US_ASCII).trim();
-            return text.matches("\\d{1,18}") ? OptionalLong.of(Long.parseLong(text)) : OptionalLong.empty();
-        } catch (IOException e) {
-            return OptionalLong.empty(); // not ours to read (0600), or removed meanwhile
         }
     }
 
