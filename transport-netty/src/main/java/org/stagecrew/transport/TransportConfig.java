@@ -38,44 +38,14 @@ public final class TransportConfig {
     /** Default undeliverable-frame handler: logs a warning with the destination, count and cause. */
     public static final UndeliverableHandler DEFAULT_UNDELIVERABLE_HANDLER = ConfigDefaults::logUndeliverable;
 
-    private final Path socketDirectory;
-    private final String fileName;
-    private final String fileNamePrefix;
-    private final IoMode ioMode;
-    private final boolean abstractNamespace;
-    private final int maxFrameLength;
-    private final int writeBufferLowWaterMark;
-    private final int writeBufferHighWaterMark;
-    private final int inboxCapacityFrames;
-    private final long inboxCapacityBytes;
-    private final Duration connectTimeout;
-    private final Duration helloTimeout;
-    private final int ioThreads;
-    private final UndeliverableHandler undeliverableHandler;
-    private final PeerPolicy peerPolicy;
-    private final int maxConnections;
-    private final boolean busyPoll;
-    private final FrameHandler eventLoopHandler;
+    /** A private copy of the builder that made this configuration; never handed out. */
+    private final Builder b;
 
-    private TransportConfig(Builder b) {
-        this.socketDirectory = b.socketDirectory != null ? b.socketDirectory : defaultSocketDirectory();
-        this.fileName = b.fileName;
-        this.fileNamePrefix = b.fileNamePrefix;
-        this.ioMode = b.ioMode;
-        this.abstractNamespace = b.abstractNamespace;
-        this.maxFrameLength = b.maxFrameLength;
-        this.writeBufferLowWaterMark = b.writeBufferLowWaterMark;
-        this.writeBufferHighWaterMark = b.writeBufferHighWaterMark;
-        this.inboxCapacityFrames = b.inboxCapacityFrames;
-        this.inboxCapacityBytes = b.inboxCapacityBytes;
-        this.connectTimeout = b.connectTimeout;
-        this.helloTimeout = b.helloTimeout;
-        this.ioThreads = b.ioThreads;
-        this.undeliverableHandler = b.undeliverableHandler;
-        this.peerPolicy = b.peerPolicy;
-        this.maxConnections = b.maxConnections;
-        this.busyPoll = b.busyPoll;
-        this.eventLoopHandler = b.eventLoopHandler;
+    private TransportConfig(Builder builder) {
+        this.b = new Builder(builder);
+        if (b.socketDirectory == null) {
+            b.socketDirectory = defaultSocketDirectory();
+        }
     }
 
     /** Returns a configuration with every default. */
@@ -90,26 +60,7 @@ public final class TransportConfig {
 
     /** Returns a builder initialised from this configuration. */
     public Builder toBuilder() {
-        Builder b = new Builder();
-        b.socketDirectory = socketDirectory;
-        b.fileName = fileName;
-        b.fileNamePrefix = fileNamePrefix;
-        b.ioMode = ioMode;
-        b.abstractNamespace = abstractNamespace;
-        b.maxFrameLength = maxFrameLength;
-        b.writeBufferLowWaterMark = writeBufferLowWaterMark;
-        b.writeBufferHighWaterMark = writeBufferHighWaterMark;
-        b.inboxCapacityFrames = inboxCapacityFrames;
-        b.inboxCapacityBytes = inboxCapacityBytes;
-        b.connectTimeout = connectTimeout;
-        b.helloTimeout = helloTimeout;
-        b.ioThreads = ioThreads;
-        b.undeliverableHandler = undeliverableHandler;
-        b.peerPolicy = peerPolicy;
-        b.maxConnections = maxConnections;
-        b.busyPoll = busyPoll;
-        b.eventLoopHandler = eventLoopHandler;
-        return b;
+        return new Builder(b);
     }
 
     /**
@@ -124,22 +75,22 @@ public final class TransportConfig {
 
     /** Directory of the socket file. Default: {@link #defaultSocketDirectory()}. */
     public Path socketDirectory() {
-        return socketDirectory;
+        return b.socketDirectory;
     }
 
     /** Exact socket file name, or {@code null} (the default) for a generated unique name. */
     public String fileName() {
-        return fileName;
+        return b.fileName;
     }
 
     /** Prefix of generated names ({@code <prefix><pid>-<n>.sock}). Default {@value #DEFAULT_FILE_NAME_PREFIX}. */
     public String fileNamePrefix() {
-        return fileNamePrefix;
+        return b.fileNamePrefix;
     }
 
     /** How socket I/O is done. Default {@link IoMode#AUTO}. */
     public IoMode ioMode() {
-        return ioMode;
+        return b.ioMode;
     }
 
     /**
@@ -148,62 +99,62 @@ public final class TransportConfig {
      * Only EPOLL, IO_URING and LOCAL support it.
      */
     public boolean usesAbstractNamespace() {
-        return abstractNamespace;
+        return b.abstractNamespace;
     }
 
     /** Largest payload, in bytes, that this transport sends or accepts. Default 16 MiB. */
     public int maxFrameLength() {
-        return maxFrameLength;
+        return b.maxFrameLength;
     }
 
     /** Bytes queued per destination below which blocked senders resume. Default 2 MiB. */
     public int writeBufferLowWaterMark() {
-        return writeBufferLowWaterMark;
+        return b.writeBufferLowWaterMark;
     }
 
     /** Bytes queued per destination above which sends wait or report back-pressure. Default 4 MiB. */
     public int writeBufferHighWaterMark() {
-        return writeBufferHighWaterMark;
+        return b.writeBufferHighWaterMark;
     }
 
     /** Frames the inbox holds before the transport stops reading its sockets. Default 65,536. */
     public int inboxCapacityFrames() {
-        return inboxCapacityFrames;
+        return b.inboxCapacityFrames;
     }
 
     /** Payload bytes the inbox holds before the transport stops reading its sockets. Default 64 MiB. */
     public long inboxCapacityBytes() {
-        return inboxCapacityBytes;
+        return b.inboxCapacityBytes;
     }
 
     /** Time allowed to connect to a destination and get its answer to our hello. Default 5 s. */
     public Duration connectTimeout() {
-        return connectTimeout;
+        return b.connectTimeout;
     }
 
     /** Time a new inbound connection has to complete its hello. Default 5 s. */
     public Duration helloTimeout() {
-        return helloTimeout;
+        return b.helloTimeout;
     }
 
     /** Number of event loop threads of the transport. Default 1. */
     public int ioThreads() {
-        return ioThreads;
+        return b.ioThreads;
     }
 
     /** Where failures of frames sent without a future are reported. Default: a logged warning. */
     public UndeliverableHandler undeliverableHandler() {
-        return undeliverableHandler;
+        return b.undeliverableHandler;
     }
 
     /** Which peers may connect, judged by their kernel-verified credentials. Default {@link PeerPolicy#sameUser()}. */
     public PeerPolicy peerPolicy() {
-        return peerPolicy;
+        return b.peerPolicy;
     }
 
     /** Accepted connections held at once; more are answered TOO_MANY_CONNECTIONS and closed. Default 1024. */
     public int maxConnections() {
-        return maxConnections;
+        return b.maxConnections;
     }
 
     /**
@@ -212,7 +163,7 @@ public final class TransportConfig {
      * scheduling delay. Default false.
      */
     public boolean busyPoll() {
-        return busyPoll;
+        return b.busyPoll;
     }
 
     /**
@@ -220,19 +171,19 @@ public final class TransportConfig {
      * inbox; or null (the default) for the inbox and {@link Transport#poll}/{@link Transport#receive}.
      */
     public FrameHandler eventLoopHandler() {
-        return eventLoopHandler;
+        return b.eventLoopHandler;
     }
 
     @Override
     public String toString() {
-        return "TransportConfig{socketDirectory=" + socketDirectory + ", fileName=" + fileName
-                + ", fileNamePrefix=" + fileNamePrefix + ", ioMode=" + ioMode + ", abstractNamespace=" + abstractNamespace
-                + ", maxFrameLength=" + maxFrameLength
-                + ", writeBufferWaterMark=" + writeBufferLowWaterMark + ".." + writeBufferHighWaterMark
-                + ", inboxCapacityFrames=" + inboxCapacityFrames + ", inboxCapacityBytes=" + inboxCapacityBytes
-                + ", connectTimeout=" + connectTimeout + ", helloTimeout=" + helloTimeout
-                + ", ioThreads=" + ioThreads + ", peerPolicy=" + peerPolicy + ", maxConnections=" + maxConnections
-                + ", busyPoll=" + busyPoll + ", eventLoopHandler=" + eventLoopHandler + '}';
+        return "TransportConfig{socketDirectory=" + b.socketDirectory + ", fileName=" + b.fileName
+                + ", fileNamePrefix=" + b.fileNamePrefix + ", ioMode=" + b.ioMode + ", abstractNamespace=" + b.abstractNamespace
+                + ", maxFrameLength=" + b.maxFrameLength
+                + ", writeBufferWaterMark=" + b.writeBufferLowWaterMark + ".." + b.writeBufferHighWaterMark
+                + ", inboxCapacityFrames=" + b.inboxCapacityFrames + ", inboxCapacityBytes=" + b.inboxCapacityBytes
+                + ", connectTimeout=" + b.connectTimeout + ", helloTimeout=" + b.helloTimeout
+                + ", ioThreads=" + b.ioThreads + ", peerPolicy=" + b.peerPolicy + ", maxConnections=" + b.maxConnections
+                + ", busyPoll=" + b.busyPoll + ", eventLoopHandler=" + b.eventLoopHandler + '}';
     }
 
     /** Fluent builder of {@link TransportConfig}; not thread-safe. */
@@ -257,6 +208,27 @@ public final class TransportConfig {
         private FrameHandler eventLoopHandler;
 
         private Builder() {
+        }
+
+        private Builder(Builder other) {
+            socketDirectory = other.socketDirectory;
+            fileName = other.fileName;
+            fileNamePrefix = other.fileNamePrefix;
+            ioMode = other.ioMode;
+            abstractNamespace = other.abstractNamespace;
+            maxFrameLength = other.maxFrameLength;
+            writeBufferLowWaterMark = other.writeBufferLowWaterMark;
+            writeBufferHighWaterMark = other.writeBufferHighWaterMark;
+            inboxCapacityFrames = other.inboxCapacityFrames;
+            inboxCapacityBytes = other.inboxCapacityBytes;
+            connectTimeout = other.connectTimeout;
+            helloTimeout = other.helloTimeout;
+            ioThreads = other.ioThreads;
+            undeliverableHandler = other.undeliverableHandler;
+            peerPolicy = other.peerPolicy;
+            maxConnections = other.maxConnections;
+            busyPoll = other.busyPoll;
+            eventLoopHandler = other.eventLoopHandler;
         }
 
         /** Sets the socket directory; {@code null} restores the default. */
