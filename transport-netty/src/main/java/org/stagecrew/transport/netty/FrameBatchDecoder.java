@@ -197,7 +197,8 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
                 try {
                     eventLoopHandler.onFrame(view);
                 } catch (RuntimeException e) {
-                    LOG.warn("event-loop handler of {} threw on a frame from {}; the frame counts as handled", receiver, sender, e);
+                    LOG.warn("event-loop handler of {} threw on a frame from {} ({}); the frame counts as handled", receiver, sender,
+                            credentials, e);
                 }
                 cursor += HEADER + length;
             }
@@ -212,15 +213,23 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         admission.protocolError();
         releasePartial();
         String reason = "frame length " + length + " exceeds maxFrameLength " + maxFrameLength + " of " + receiver;
-        LOG.warn("closing connection from {} to {}: {}", sender, receiver, reason);
+        LOG.warn("closing connection from {} ({}) to {}: {}", sender, credentials, receiver, reason);
+        Jfr.protocolError(receiver, sender, credentials, true, reason);
         Protocol.sendNoticeAndClose(ctx, Protocol.PROTOCOL_ERROR, reason);
+    }
+
+    /** Who sends on this connection, for log lines: address and credentials (pid, uid). */
+    String peer() {
+        return sender + " (" + credentials + ")";
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        Jfr.lost(receiver, sender, credentials, true, Jfr.NO_NOTICE, partial != null || assembly != null
+                ? "the sender's connection closed inside a frame" : "the sender closed its connection");
         if (partial != null || assembly != null) {
-            LOG.warn("connection from {} to {} closed inside a frame: {} bytes of it had arrived and are dropped",
-                    sender, receiver, partial != null ? partial.readableBytes() : assembly.received());
+            LOG.warn("connection from {} ({}) to {} closed inside a frame: {} bytes of it had arrived and are dropped",
+                    sender, credentials, receiver, partial != null ? partial.readableBytes() : assembly.received());
             releasePartial();
         }
         super.channelInactive(ctx);
@@ -233,7 +242,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.warn("closing connection from {} to {} after an error: {}", sender, receiver, cause.toString());
+        LOG.warn("closing connection from {} ({}) to {} after an error: {}", sender, credentials, receiver, cause.toString());
         ctx.close();
     }
 

@@ -15,7 +15,8 @@ import org.stagecrew.transport.PeerCredentials;
 /**
  * The listening side of the hello exchange: reads the connector's hello, answers with a notice, and
  * on acceptance hands the channel on to an {@link AcceptAction}, which replaces this handler (bytes
- * that arrived behind the hello pass on to the handler that follows it). A hello that is malformed, of another version, or
+ * that arrived behind the hello pass on to the handler that follows it); a version 2 hello of kind
+ * CONTROL is handed to a {@link ControlResponder} instead. A hello that is malformed, of another version, or
  * not complete within the hello timeout gets a rejecting notice and the connection is closed.
  * Confined to the channel's event loop.
  */
@@ -33,6 +34,8 @@ final class HelloHandler extends ByteToMessageDecoder {
     private final long helloTimeoutNanos;
     private final Admission admission;
     private PeerCredentials credentials;
+    /** The connector's address, once its hello has been read that far. */
+    private Address sender;
     private ScheduledFuture<?> timeout;
     private boolean done;
 
@@ -113,50 +116,81 @@ final class HelloHandler extends ByteToMessageDecoder {
             return;
         }
         int version = in.getUnsignedByte(start + 4);
-        if (version != Protocol.VERSION) {
+        if (version != Protocol.VERSION && version != Protocol.VERSION_2) {
             reject(ctx, Protocol.UNSUPPORTED_VERSION, "protocol version " + version + " is not supported; this endpoint speaks "
-                    + Protocol.VERSION);
+                    + Protocol.VERSION + " and " + Protocol.VERSION_2);
             in.skipBytes(in.readableBytes());
             return;
         }
         int addressLength = in.getUnsignedShort(start + Protocol.HELLO_ADDRESS_LENGTH_OFFSET);
         if (addressLength == 0 || addressLength > Protocol.MAX_HELLO_ADDRESS_LENGTH) {
-            reject(ctx, Protocol.MALFORMED_HELLO, "hello address length " + addressLength + " is outside 1.."
+            reject(ctx, version, Protocol.MALFORMED_HELLO, "hello address length " + addressLength + " is outside 1.."
                     + Protocol.MAX_HELLO_ADDRESS_LENGTH);
             in.skipBytes(in.readableBytes());
             return;
         }
-        if (in.readableBytes() < Protocol.HELLO_HEADER_LENGTH + addressLength) {
+        int helloLength = Protocol.HELLO_HEADER_LENGTH + addressLength + (version == Protocol.VERSION_2 ? Protocol.HELLO_KIND_LENGTH : 0);
+        if (in.readableBytes() < helloLength) {
             return;
         }
-        Address sender;
         try {
             sender = Protocol.decodeAddress(in, start + Protocol.HELLO_HEADER_LENGTH, addressLength);
-            in.skipBytes(Protocol.HELLO_HEADER_LENGTH + addressLength);
         } catch (IllegalArgumentException e) {
-            reject(ctx, Protocol.MALFORMED_HELLO, "invalid sender address: " + e.getMessage());
+            reject(ctx, version, Protocol.MALFORMED_HELLO, "invalid sender address: " + e.getMessage());
             in.skipBytes(in.readableBytes());
             return;
         }
+        if (version == Protocol.VERSION_2) {
+            int kind = in.getUnsignedByte(start + Protocol.HELLO_HEADER_LENGTH + addressLength);
+            switch (kind) {
+                case Protocol.KIND_CONTROL:
+                    in.skipBytes(helloLength);
+                    acceptControl(ctx);
+                    return;
+                default:
+                    reject(ctx, version, Protocol.MALFORMED_HELLO, "hello kind " + kind + " is not known; this endpoint knows "
+                            + Protocol.KIND_CONTROL + " (CONTROL)");
+                    in.skipBytes(in.readableBytes());
+                    return;
+            }
+        }
+        in.skipBytes(helloLength);
         done = true;
         admission.accepted();
+        Jfr.established(receiver, sender, credentials, true);
         ctx.writeAndFlush(Protocol.encodeAccept(ctx.alloc(), maxFrameLength), ctx.voidPromise());
         onAccepted.accepted(ctx, sender, credentials);
     }
 
+    /** A CONTROL connection: its pings are answered here, by a {@link ControlResponder}; nothing reaches the application. */
+    private void acceptControl(ChannelHandlerContext ctx) {
+        done = true;
+        admission.accepted();
+        LOG.debug("accepted control connection to {} from {} ({})", receiver, sender, credentials);
+        ctx.writeAndFlush(Protocol.encodeAccept(ctx.alloc(), Protocol.VERSION_2, Protocol.PING_LENGTH), ctx.voidPromise());
+        ctx.pipeline().replace(ctx.handler(), "control", new ControlResponder(receiver, sender, credentials));
+    }
+
     private void reject(ChannelHandlerContext ctx, int code, String reason) {
+        reject(ctx, Protocol.VERSION, code, reason);
+    }
+
+    private void reject(ChannelHandlerContext ctx, int version, int code, String reason) {
         if (done) {
             return;
         }
         done = true;
         admission.rejected();
-        LOG.warn("rejected connection to {} from {} ({}): {}", receiver, credentials, Protocol.codeName(code), reason);
-        Protocol.sendNoticeAndClose(ctx, code, reason);
+        LOG.warn("rejected connection to {} from {} ({}) ({}): {}", receiver, sender != null ? sender : "a peer before its hello",
+                credentials, Protocol.codeName(code), reason);
+        Jfr.refused(receiver, sender, credentials, true, code, reason);
+        Protocol.sendNoticeAndClose(ctx, version, code, reason);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.warn("closing connection to {} during hello after an error: {}", receiver, cause.toString());
+        LOG.warn("closing connection to {} from {} ({}) during hello after an error: {}", receiver,
+                sender != null ? sender : "a peer before its hello", credentials, cause.toString());
         ctx.close();
     }
 }

@@ -147,7 +147,11 @@ final class InboundSide {
             senders.add(ch.closeFuture());
             try {
                 ch.eventLoop().execute(() -> {
-                    if (ch.pipeline().get(FrameBatchDecoder.class) == null) {
+                    if (ch.pipeline().get(ControlResponder.class) != null) {
+                        // A watcher's control connection: the notice tells it this is an orderly close, not a death.
+                        ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.VERSION_2, Protocol.SHUTTING_DOWN, "transport "
+                                + address + " is shutting down")).addListener(ChannelFutureListener.CLOSE);
+                    } else if (ch.pipeline().get(FrameBatchDecoder.class) == null) {
                         ch.close(); // still in its hello: it has sent no frame
                     } else {
                         ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN, "transport " + address
@@ -173,8 +177,9 @@ final class InboundSide {
         for (Channel ch : inbound) {
             closing.add(ch.closeFuture());
             Runnable notify = () -> {
-                ChannelFuture notice = ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN,
-                        "transport " + address + " is closing"));
+                boolean control = ch.pipeline().get(ControlResponder.class) != null;
+                ChannelFuture notice = ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), control ? Protocol.VERSION_2 : Protocol.VERSION,
+                        Protocol.SHUTTING_DOWN, "transport " + address + " is closing"));
                 if (onOwnLoop || ch.pipeline().get(FrameBatchDecoder.class) == null) {
                     notice.addListener(ChannelFutureListener.CLOSE); // cannot wait, or still in its hello: no frames yet
                 } else {
@@ -193,8 +198,10 @@ final class InboundSide {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DISCARD_DRAIN_MILLIS);
         for (ChannelFuture f : closing) {
             if (!f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                LOG.warn("sender on {} to {} did not hang up within {} ms of SHUTTING_DOWN; closing it, and the frames"
-                        + " still in its socket are not counted as discarded", f.channel(), address, DISCARD_DRAIN_MILLIS);
+                FrameBatchDecoder frames = f.channel().pipeline().get(FrameBatchDecoder.class);
+                LOG.warn("sender {} to {} did not hang up within {} ms of SHUTTING_DOWN; closing it, and the frames"
+                        + " still in its socket are not counted as discarded", frames != null ? frames.peer() : f.channel(), address,
+                        DISCARD_DRAIN_MILLIS);
                 f.channel().close().awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
             }
         }

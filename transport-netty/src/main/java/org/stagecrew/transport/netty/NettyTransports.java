@@ -1,7 +1,11 @@
 package org.stagecrew.transport.netty;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.Objects;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.ControlConnection;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
 
@@ -54,5 +58,26 @@ public final class NettyTransports {
      */
     public static java.util.OptionalLong ownerPid(Path socketFile) {
         return AddressLock.ownerPid(Objects.requireNonNull(socketFile, "socketFile"));
+    }
+
+    /**
+     * Opens a {@link ControlConnection} to the transport at {@code peer}: a
+     * connection of the CONTROL kind (hello version 2), which the peer's transport accepts under its
+     * peer policy and connection cap like any other, and over which it answers pings itself. Needs
+     * no transport of ours; the connection runs on a shared one-thread event loop group (daemon).
+     * Thread-safe.
+     *
+     * @return a future that completes once the peer accepted, or fails within {@code timeout} with
+     *     {@link org.stagecrew.transport.UnknownAddressException} (no socket file), {@link
+     *     org.stagecrew.transport.ConnectionRefusedException} (a stale file: nothing listens), {@link
+     *     org.stagecrew.transport.PeerRejectedException} (refused by the peer, e.g. code 2 NOT_ALLOWED
+     *     by its policy, or code 1 UNSUPPORTED_VERSION from a peer that speaks version 1 only), or
+     *     {@link org.stagecrew.transport.TransportTimeoutException} (no answer to the hello)
+     */
+    public static CompletableFuture<ControlConnection> connectControl(Address peer, Duration timeout) {
+        Objects.requireNonNull(peer, "peer");
+        Objects.requireNonNull(timeout, "timeout");
+        NettyVersions.warnOnceIfMixed();
+        return ControlClient.connect(peer, timeout);
     }
 }

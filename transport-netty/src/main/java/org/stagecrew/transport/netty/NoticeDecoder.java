@@ -36,6 +36,9 @@ final class NoticeDecoder extends ByteToMessageDecoder {
     private final Address peer;
     /** After a refusing or closing notice, or a broken one: the rest is discarded. */
     private boolean finished;
+    /** For the JFR events: whether the listener accepted us, and whether the end of the connection was reported. */
+    private boolean accepted;
+    private boolean endReported;
 
     NoticeDecoder(Listener listener, Address self, Address peer) {
         this.listener = listener;
@@ -63,9 +66,11 @@ final class NoticeDecoder extends ByteToMessageDecoder {
             if (magic != Protocol.MAGIC) {
                 finished = true;
                 in.skipBytes(in.readableBytes());
-                listener.onFailure(ctx, new ProtocolException("connect to " + peer
+                ProtocolException e = new ProtocolException("connect to " + peer
                         + " failed: the listener is not a stagecrew transport (answered magic "
-                        + String.format("0x%08x", magic) + ")"));
+                        + String.format("0x%08x", magic) + ")");
+                protocolError(e);
+                listener.onFailure(ctx, e);
                 return;
             }
             if (in.readableBytes() < Protocol.NOTICE_HEADER_LENGTH) {
@@ -75,8 +80,10 @@ final class NoticeDecoder extends ByteToMessageDecoder {
             if (detailLength > Protocol.MAX_REASON_LENGTH) {
                 finished = true;
                 in.skipBytes(in.readableBytes());
-                listener.onFailure(ctx, new ProtocolException("connect to " + peer + " failed: the listener's notice states a detail of "
-                        + detailLength + " bytes, above the protocol's maximum of " + Protocol.MAX_REASON_LENGTH));
+                ProtocolException e = new ProtocolException("connect to " + peer + " failed: the listener's notice states a detail of "
+                        + detailLength + " bytes, above the protocol's maximum of " + Protocol.MAX_REASON_LENGTH);
+                protocolError(e);
+                listener.onFailure(ctx, e);
                 return;
             }
             if (in.readableBytes() < Protocol.NOTICE_HEADER_LENGTH + detailLength) {
@@ -85,6 +92,10 @@ final class NoticeDecoder extends ByteToMessageDecoder {
             int code = in.getUnsignedByte(start + Protocol.NOTICE_CODE_OFFSET);
             int detail = start + Protocol.NOTICE_HEADER_LENGTH;
             if (code == Protocol.ACCEPTED) {
+                if (!accepted) {
+                    accepted = true;
+                    Jfr.established(self, peer, null, false);
+                }
                 // A peer that does not state its maximum gets frames up to any length.
                 listener.onAccepted(ctx, detailLength >= Protocol.ACCEPT_DETAIL_LENGTH ? in.getUnsignedInt(detail) : Long.MAX_VALUE);
             } else {
@@ -92,11 +103,30 @@ final class NoticeDecoder extends ByteToMessageDecoder {
                 finished = true;
                 String reason = in.toString(detail, detailLength, StandardCharsets.UTF_8);
                 in.skipBytes(in.readableBytes());
+                ended(code, reason);
                 listener.onFailure(ctx, rejection(code, reason));
                 return;
             }
             in.skipBytes(Protocol.NOTICE_HEADER_LENGTH + detailLength);
         }
+    }
+
+    /** Records the end of the connection once: refused if it was never accepted, else lost. */
+    private void ended(int code, String reason) {
+        if (endReported) {
+            return;
+        }
+        endReported = true;
+        if (accepted) {
+            Jfr.lost(self, peer, null, false, code, reason);
+        } else if (code != Jfr.NO_NOTICE) {
+            Jfr.refused(self, peer, null, false, code, reason);
+        }
+    }
+
+    private void protocolError(ProtocolException e) {
+        Jfr.protocolError(self, peer, null, false, e.getMessage());
+        ended(Jfr.NO_NOTICE, e.getMessage());
     }
 
     private TransportException rejection(int code, String reason) {
@@ -115,12 +145,14 @@ final class NoticeDecoder extends ByteToMessageDecoder {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         super.channelInactive(ctx); // decodes a notice still buffered, whose reason then wins
+        ended(Jfr.NO_NOTICE, "end of stream");
         // No notice came first (a notice's reason would have won): the peer's process is gone.
         listener.onFailure(ctx, Failures.peerDied(peer, "end of stream", null));
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ended(Jfr.NO_NOTICE, cause.toString());
         listener.onFailure(ctx, Failures.connectionLost(peer, cause));
         ctx.close();
     }

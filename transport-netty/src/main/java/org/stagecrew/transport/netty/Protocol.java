@@ -107,6 +107,26 @@ final class Protocol {
     static final int MALFORMED_HELLO = 4;
     static final int PROTOCOL_ERROR = 5;
     static final int SHUTTING_DOWN = 6;
+    /** Answers one PING on a CONTROL connection; the detail is the ping's 8 bytes. Version 2 only. */
+    static final int PONG = 8;
+
+    /**
+     * Version 2 of the hello: as version 1, then one kind byte and the kind's fields.
+     * <pre>
+     *  0               4       5               7                     7+N
+     * +---------------+-------+---------------+---------------------+------+--------------------+
+     * | magic "SCRW"  | ver=2 | address len N | sender address      | kind | kind's fields      |
+     * +---------------+-------+---------------+---------------------+------+--------------------+
+     * kind 1 CONTROL: no fields. After ACCEPTED (version 2, detail: u32 8, the one frame length taken)
+     * the connector sends PINGs as data frames of 8 bytes (u32 length 8, then a u64 nonce), and the
+     * listener's transport answers each with a PONG notice (version 2, code 8, detail: the 8 bytes).
+     * Nothing of it reaches the application. Any other frame length is a PROTOCOL_ERROR.
+     * </pre>
+     */
+    static final int VERSION_2 = 2;
+    static final int HELLO_KIND_LENGTH = 1;
+    static final int KIND_CONTROL = 1;
+    static final int PING_LENGTH = 8;
 
     private Protocol() {
     }
@@ -140,17 +160,43 @@ final class Protocol {
         return isAbstract ? Address.abstractName(text) : Address.of(text);
     }
 
+    /** A version 2 hello of kind CONTROL from {@code sender} (which names the connector; it need not be bound). */
+    static ByteBuf encodeControlHello(ByteBufAllocator alloc, Address sender) {
+        ByteBuf buf = encodeHello(alloc, sender);
+        return buf.setByte(4, VERSION_2).writeByte(KIND_CONTROL);
+    }
+
+    /** A PING data frame carrying {@code nonce}. */
+    static ByteBuf encodePing(ByteBufAllocator alloc, long nonce) {
+        return alloc.directBuffer(LENGTH_FIELD_LENGTH + PING_LENGTH).writeInt(PING_LENGTH).writeLong(nonce);
+    }
+
+    /** The PONG notice that answers a PING of {@code nonce}. */
+    static ByteBuf encodePong(ByteBufAllocator alloc, long nonce) {
+        return alloc.directBuffer(NOTICE_HEADER_LENGTH + PING_LENGTH)
+                .writeInt(MAGIC).writeByte(VERSION_2).writeByte(PONG).writeShort(PING_LENGTH).writeLong(nonce);
+    }
+
     static ByteBuf encodeAccept(ByteBufAllocator alloc, int maxFrameLength) {
+        return encodeAccept(alloc, VERSION, maxFrameLength);
+    }
+
+    static ByteBuf encodeAccept(ByteBufAllocator alloc, int version, int maxFrameLength) {
         ByteBuf buf = alloc.directBuffer(NOTICE_HEADER_LENGTH + ACCEPT_DETAIL_LENGTH);
-        buf.writeInt(MAGIC).writeByte(VERSION).writeByte(ACCEPTED).writeShort(ACCEPT_DETAIL_LENGTH).writeInt(maxFrameLength);
+        buf.writeInt(MAGIC).writeByte(version).writeByte(ACCEPTED).writeShort(ACCEPT_DETAIL_LENGTH).writeInt(maxFrameLength);
         return buf;
     }
 
     static ByteBuf encodeNotice(ByteBufAllocator alloc, int code, String reason) {
+        return encodeNotice(alloc, VERSION, code, reason);
+    }
+
+    /** A notice with a UTF-8 reason, cut to {@link #MAX_REASON_LENGTH} bytes, in {@code version}'s version byte. */
+    static ByteBuf encodeNotice(ByteBufAllocator alloc, int version, int code, String reason) {
         byte[] text = reason.getBytes(StandardCharsets.UTF_8);
         int length = Math.min(text.length, MAX_REASON_LENGTH);
         ByteBuf buf = alloc.directBuffer(NOTICE_HEADER_LENGTH + length);
-        buf.writeInt(MAGIC).writeByte(VERSION).writeByte(code).writeShort(length).writeBytes(text, 0, length);
+        buf.writeInt(MAGIC).writeByte(version).writeByte(code).writeShort(length).writeBytes(text, 0, length);
         return buf;
     }
 
@@ -161,8 +207,13 @@ final class Protocol {
      * may then never read the notice. The caller discards what still arrives.
      */
     static void sendNoticeAndClose(ChannelHandlerContext ctx, int code, String reason) {
+        sendNoticeAndClose(ctx, VERSION, code, reason);
+    }
+
+    /** As above, in {@code version}'s version byte. */
+    static void sendNoticeAndClose(ChannelHandlerContext ctx, int version, int code, String reason) {
         Channel channel = ctx.channel();
-        ctx.writeAndFlush(encodeNotice(ctx.alloc(), code, reason)).addListener(written -> {
+        ctx.writeAndFlush(encodeNotice(ctx.alloc(), version, code, reason)).addListener(written -> {
             if (written.isSuccess() && channel instanceof DuplexChannel && channel.isActive()) {
                 ((DuplexChannel) channel).shutdownOutput();
                 channel.eventLoop().schedule(() -> channel.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
@@ -181,6 +232,7 @@ final class Protocol {
             case MALFORMED_HELLO: return "MALFORMED_HELLO";
             case PROTOCOL_ERROR: return "PROTOCOL_ERROR";
             case SHUTTING_DOWN: return "SHUTTING_DOWN";
+            case PONG: return "PONG";
             default: return "UNKNOWN(" + code + ")";
         }
     }

@@ -67,6 +67,8 @@ final class SendSide {
      */
     void send(Address destination, ByteBuf source, int index, int length, Duration timeout, boolean owned) {
         boolean queued = false;
+        Jfr.BackPressureStall stall = null;
+        long queuedWhenStalled = 0;
         try {
             Objects.requireNonNull(destination, "destination");
             Objects.requireNonNull(timeout, "timeout");
@@ -85,6 +87,8 @@ final class SendSide {
                 if (!waiting) {
                     waiting = true;
                     deadline = System.nanoTime() + timeout.toNanos();
+                    stall = Jfr.stallBegins();
+                    queuedWhenStalled = stall != null ? connection.queuedBytes() : 0;
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
@@ -98,6 +102,7 @@ final class SendSide {
             if (owned && !queued) {
                 source.release();
             }
+            Jfr.stallEnded(stall, transport.address(), destination, queuedWhenStalled);
         }
     }
 
