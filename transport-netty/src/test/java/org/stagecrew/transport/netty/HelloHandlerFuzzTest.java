@@ -54,7 +54,7 @@ class HelloHandlerFuzzTest {
         EmbeddedChannel channel = new EmbeddedChannel();
         channel.config().setAllocator(ours);
         channel.pipeline().addLast(HelloHandler.forInbox(RECEIVER, inbox, null, max, TIMEOUT_NANOS, admission));
-        List<FrameBatchDecoderFuzzTest.Notice> notices = new ArrayList<>();
+        List<ControlResponderFuzzTest.Written> written = new ArrayList<>();
         List<byte[]> frames = new ArrayList<>();
         List<Address> senders = new ArrayList<>();
         try {
@@ -66,7 +66,7 @@ class HelloHandlerFuzzTest {
                 channel.writeInbound(read.toBuffer(peer, false));
                 largestRead = Math.max(largestRead, read.capacity());
                 drain(inbox, frames, senders);
-                FrameBatchDecoderFuzzTest.drainOutbound(channel, notices);
+                ControlResponderFuzzTest.drain(channel, written);
                 // Before acceptance one hello; after it, what the frame decoder may hold (its own bound, checked by its target).
                 long bound = 2L * MAX_HELLO + 2L * (WireModel.HEADER + Math.min(max, FrameBatchDecoder.ASSEMBLE_THRESHOLD)) + 2 * largestRead;
                 long held = peer.used() + ours.used();
@@ -75,10 +75,15 @@ class HelloHandlerFuzzTest {
                 }
             }
             boolean openBeforeTimeout = channel.isActive();
-            int answeredBeforeTimeout = notices.size();
+            int answeredBeforeTimeout = written.size();
             channel.advanceTimeBy(TIMEOUT_NANOS + 1, TimeUnit.NANOSECONDS);
             channel.runScheduledPendingTasks();
-            FrameBatchDecoderFuzzTest.drainOutbound(channel, notices);
+            ControlResponderFuzzTest.drain(channel, written);
+            List<FrameBatchDecoderFuzzTest.Notice> notices = notices(verdict, written, stream);
+            if (verdict.version() == Protocol.VERSION_2 && verdict.code() == Protocol.ACCEPTED) {
+                checkControl(verdict, stream, written, channel.isActive(), admission);
+                return;
+            }
             check(verdict, max, stream, notices, frames, senders, openBeforeTimeout, answeredBeforeTimeout, channel.isActive(), admission);
         } finally {
             channel.finishAndReleaseAll();
@@ -92,7 +97,45 @@ class HelloHandlerFuzzTest {
     }
 
     /** What PROTOCOL.md says a listener answers: a notice code and a part of its reason, or none yet (-1). */
-    private record Verdict(int code, String reason, Address sender, int helloLength) {
+    private record Verdict(int code, String reason, Address sender, int helloLength, int version) {
+        Verdict(int code, String reason, Address sender, int helloLength) {
+            this(code, reason, sender, helloLength, Protocol.VERSION);
+        }
+    }
+
+    /**
+     * The notices written, each checked for its version byte: version 2 after a version 2 hello that
+     * was read up to its address length, else version 1.
+     */
+    private static List<FrameBatchDecoderFuzzTest.Notice> notices(Verdict verdict, List<ControlResponderFuzzTest.Written> written,
+            byte[] stream) {
+        List<FrameBatchDecoderFuzzTest.Notice> notices = new ArrayList<>();
+        for (ControlResponderFuzzTest.Written w : written) {
+            if (w.version() != verdict.version()) {
+                throw new AssertionError("notice " + w + " should say version " + verdict.version() + " for a hello starting "
+                        + ByteBufUtil.hexDump(Arrays.copyOf(stream, Math.min(stream.length, 16))));
+            }
+            notices.add(new FrameBatchDecoderFuzzTest.Notice(w.code(), new String(w.detail(), StandardCharsets.UTF_8)));
+        }
+        return notices;
+    }
+
+    /** A version 2 CONTROL hello: it re-encodes to the bytes sent, and the rest is answered as {@link ControlResponderFuzzTest} says. */
+    private static void checkControl(Verdict verdict, byte[] stream, List<ControlResponderFuzzTest.Written> written, boolean open,
+            Admission admission) {
+        ByteBuf encoded = Protocol.encodeControlHello(UnpooledByteBufAllocator.DEFAULT, verdict.sender());
+        try {
+            if (!Arrays.equals(Arrays.copyOf(stream, verdict.helloLength()), ByteBufUtil.getBytes(encoded))) {
+                throw new AssertionError("the CONTROL hello does not re-encode to the bytes sent for " + verdict.sender());
+            }
+        } finally {
+            encoded.release();
+        }
+        byte[] rest = Arrays.copyOfRange(stream, verdict.helloLength(), stream.length);
+        ControlResponderFuzzTest.check(ControlResponderFuzzTest.expected(rest), written, open, stream);
+        if (admission.stats().connectionsAccepted() != 1 || admission.stats().connectionsRejected() != 0) {
+            throw new AssertionError("a CONTROL connection was not counted as one accepted: " + admission.stats());
+        }
     }
 
     private static Verdict judge(byte[] stream) {
@@ -104,14 +147,15 @@ class HelloHandlerFuzzTest {
             return incomplete();
         }
         int version = stream[4] & 0xFF;
-        if (version != Protocol.VERSION) {
+        if (version != Protocol.VERSION && version != Protocol.VERSION_2) {
             return new Verdict(Protocol.UNSUPPORTED_VERSION, "protocol version " + version + " is not supported", null, 0);
         }
         int length = in.getShort(Protocol.HELLO_ADDRESS_LENGTH_OFFSET) & 0xFFFF;
         if (length == 0 || length > Protocol.MAX_HELLO_ADDRESS_LENGTH) {
-            return new Verdict(Protocol.MALFORMED_HELLO, "hello address length " + length + " is outside 1..1024", null, 0);
+            return new Verdict(Protocol.MALFORMED_HELLO, "hello address length " + length + " is outside 1..1024", null, 0, version);
         }
-        if (stream.length < Protocol.HELLO_HEADER_LENGTH + length) {
+        int helloLength = Protocol.HELLO_HEADER_LENGTH + length + (version == Protocol.VERSION_2 ? Protocol.HELLO_KIND_LENGTH : 0);
+        if (stream.length < helloLength) {
             return incomplete();
         }
         byte[] bytes = Arrays.copyOfRange(stream, Protocol.HELLO_HEADER_LENGTH, Protocol.HELLO_HEADER_LENGTH + length);
@@ -123,9 +167,18 @@ class HelloHandlerFuzzTest {
                     .decode(ByteBuffer.wrap(bytes, isAbstract ? 1 : 0, bytes.length - (isAbstract ? 1 : 0))).toString();
             sender = isAbstract ? Address.abstractName(text) : Address.of(text);
         } catch (CharacterCodingException | IllegalArgumentException e) {
-            return new Verdict(Protocol.MALFORMED_HELLO, "invalid sender address", null, 0);
+            return new Verdict(Protocol.MALFORMED_HELLO, "invalid sender address", null, 0, version);
         }
-        return new Verdict(Protocol.ACCEPTED, "", sender, Protocol.HELLO_HEADER_LENGTH + length);
+        if (version == Protocol.VERSION_2) {
+            int kind = stream[helloLength - 1] & 0xFF;
+            switch (kind) {
+                case Protocol.KIND_CONTROL:
+                    return new Verdict(Protocol.ACCEPTED, "", sender, helloLength, version);
+                default:
+                    return new Verdict(Protocol.MALFORMED_HELLO, "hello kind " + kind + " is not known", null, 0, version);
+            }
+        }
+        return new Verdict(Protocol.ACCEPTED, "", sender, helloLength);
     }
 
     private static Verdict incomplete() {
