@@ -10,6 +10,11 @@ import io.netty.buffer.PooledByteBufAllocator;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -179,5 +184,73 @@ class StagecrewCommandIT {
         String[] ls = stagecrew("ls", missing.toString());
         assertEquals("2", ls[0], ls[1]);
         assertTrue(ls[1].contains("no such directory: " + missing), ls[1]);
+    }
+
+    @Test
+    void pingGetsRepliesFromALiveProcessEndpointsTransport() throws Exception {
+        Endpoint live = start("live.sock");
+        Path socket = dir.resolve("live.sock");
+        String[] ping = stagecrew("ping", "-c", "3", "-i", "0.05", socket.toString());
+        assertEquals("0", ping[0], ping[1]);
+        assertTrue(ping[1].contains("PING " + socket + " (pid " + live.process.pid() + ")"), ping[1]);
+        for (int seq = 1; seq <= 3; seq++) {
+            assertTrue(ping[1].matches("(?s).*reply from " + java.util.regex.Pattern.quote(socket.toString()) + ": seq=" + seq
+                    + " time=\\d+\\.\\d{3} ms.*"), ping[1]);
+        }
+        assertTrue(ping[1].contains("3 sent, 3 received, 0 lost"), ping[1]);
+        assertTrue(ping[1].matches("(?s).*rtt min/avg/max = \\d+\\.\\d{3}/\\d+\\.\\d{3}/\\d+\\.\\d{3} ms.*"), ping[1]);
+    }
+
+    @Test
+    void pingOfAVersion1OnlyListenerPrintsItsRefusalAndExitsWith2() throws Exception {
+        Path socket = dir.resolve("v1.sock");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(socket));
+            Thread listener = new Thread(() -> answerAsVersion1(server), "version 1 listener");
+            listener.setDaemon(true);
+            listener.start();
+            String[] ping = stagecrew("ping", "-c", "1", socket.toString());
+            assertEquals("2", ping[0], ping[1]);
+            assertTrue(ping[1].contains("stagecrew: ping " + socket + " refused: the endpoint speaks protocol version 1 only"), ping[1]);
+            assertTrue(ping[1].contains("protocol version 2 is not supported; this endpoint speaks 1"), ping[1]);
+        }
+    }
+
+    @Test
+    void pingNamesAMissingSocketAndAStaleOneWithWhatToDo() throws Exception {
+        Path missing = dir.resolve("nobody.sock");
+        String[] ping = stagecrew("ping", "-c", "1", missing.toString());
+        assertEquals("2", ping[0], ping[1]);
+        assertTrue(ping[1].contains("stagecrew: control connection to " + missing + " failed: no socket file exists at that path"), ping[1]);
+
+        startAndKill("killed.sock");
+        Path stale = dir.resolve("killed.sock");
+        ping = stagecrew("ping", "-c", "1", stale.toString());
+        assertEquals("2", ping[0], ping[1]);
+        assertTrue(ping[1].contains(stale + " failed: connection refused") && ping[1].contains("stagecrew clean"), ping[1]);
+    }
+
+    /**
+     * A listener of protocol version 1 only, written from PROTOCOL.md's version 1: reads the header and
+     * address of each hello and answers UNSUPPORTED_VERSION in version 1, until the server is closed.
+     */
+    private static void answerAsVersion1(ServerSocketChannel server) {
+        while (server.isOpen()) {
+            try (SocketChannel peer = server.accept()) {
+                ByteBuffer header = ByteBuffer.allocate(7);
+                while (header.hasRemaining() && peer.read(header) >= 0) {
+                    // the hello's fixed part
+                }
+                int version = header.get(4);
+                byte[] reason = ("protocol version " + version + " is not supported; this endpoint speaks 1").getBytes(UTF_8);
+                ByteBuffer notice = ByteBuffer.allocate(8 + reason.length).putInt(0x53435257).put((byte) 1).put((byte) 1)
+                        .putShort((short) reason.length).put(reason).flip();
+                while (notice.hasRemaining()) {
+                    peer.write(notice);
+                }
+            } catch (IOException e) {
+                return; // closed by the test
+            }
+        }
     }
 }
