@@ -56,7 +56,25 @@ class WatchIT {
         // A killed daemon cannot unlink its files and its starter is gone: whoever killed it cleans up.
         assertTrue(NettyTransports.unlinkIfUnowned(daemon.toPath()));
         assertTrue(NettyTransports.unlinkIfUnowned(java.nio.file.Path.of(daemon.path() + ".ctl")));
+        assertTrue(millis < 1000, () -> "the watch fired " + millis + " ms after SIGKILL, expected within a second: " + death);
         System.out.printf("[WatchIT] watch fired %d ms after SIGKILL of daemon pid %d: %s%n", millis, pid, death.reason());
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void aWatchLearnsOfAnOrderlyCloseThroughItsControlConnectionWhileTheProcessLivesOn(Stage stage) throws Exception {
+        Transport me = stage.transport();
+        Concurrency unit = stage.process(WatchTasks.ClosesItsTransport.class).name("closer").start();
+        CompletableFuture<PeerDeath> watch = DeathWatch.watch(unit.address());
+        assertFalse(watch.isDone(), "the unit is alive");
+
+        Reports.send(me, unit.address(), "close");
+        PeerDeath death = watch.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+        assertTrue(unit.isAlive(), "the unit's process lives on: only the control connection could tell");
+        assertEquals(unit.address(), death.address());
+        assertTrue(death.closedItsTransport(), death::reason);
+        assertTrue(death.reason().contains("graceful close: it sent SHUTTING_DOWN"), death::reason);
     }
 
     @Test
