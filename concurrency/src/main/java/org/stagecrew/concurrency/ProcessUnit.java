@@ -121,6 +121,7 @@ final class ProcessUnit implements Concurrency {
             }
         }
         LOG.debug("unit {} started at {} (pid {}), log {}", spec.name, address, process.pid(), logFile);
+        UnitEvents.started(spec.name, spec.kind, address, process.pid(), spec.parent);
         return this;
     }
 
@@ -193,7 +194,9 @@ final class ProcessUnit implements Concurrency {
     private void completeExit(Process ended, long launched) {
         Duration uptime = Duration.ofNanos(System.nanoTime() - launched);
         int code = ended.exitValue();
-        exit.complete(UnitExit.ofProcess(spec.name, code, code == 0 ? Optional.empty() : failure(), uptime));
+        UnitExit e = UnitExit.ofProcess(spec.name, code, code == 0 ? Optional.empty() : failure(), uptime);
+        UnitEvents.exited(e, spec.kind, address, ended.pid(), spec.parent);
+        exit.complete(e);
     }
 
     @Override

@@ -68,6 +68,7 @@ final class ThreadUnit implements Concurrency {
         thread = t;
         context = ctx;
         t.start();
+        UnitEvents.started(spec.name, spec.kind, transport.address(), ProcessHandle.current().pid(), spec.parent);
         return this;
     }
 
@@ -100,8 +101,11 @@ final class ThreadUnit implements Concurrency {
 
     private void completeExit() {
         Throwable f = failure;
-        exit.complete(new UnitExit(spec.name, f == null ? 0 : 1, OptionalInt.empty(), Optional.ofNullable(f),
-                Duration.ofNanos(System.nanoTime() - startNanos)));
+        UnitExit e = new UnitExit(spec.name, f == null ? 0 : 1, OptionalInt.empty(), Optional.ofNullable(f),
+                Duration.ofNanos(System.nanoTime() - startNanos));
+        SimpleTaskContext ctx = context;
+        UnitEvents.exited(e, spec.kind, ctx == null ? null : ctx.transport().address(), ProcessHandle.current().pid(), spec.parent);
+        exit.complete(e);
     }
 
     @Override
