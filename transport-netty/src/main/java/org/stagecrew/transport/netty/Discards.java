@@ -53,6 +53,7 @@ final class Discards {
     /** Logs one line per sender with the frames discarded from it. */
     void log(Logger log, Address receiver) {
         bySender.forEach((sender, frames) -> log.warn("transport {} closed with {} frame(s) from {} received but not consumed;"
-                + " they are discarded (closeGracefully would have let the application drain them)", receiver, frames.sum(), sender));
+                + " they are discarded (closeGracefully would have let the application drain them)", receiver, frames.sum(),
+                Failures.describe(sender)));
     }
 }

@@ -83,6 +83,15 @@ final class Failures {
                 + " incomplete frame (" + cause.getMessage() + ")", cause);
     }
 
+    /**
+     * A peer for a log line: its address and, for a socket file, the pid in its lock file, e.g.
+     * {@code /run/x.sock (pid 4242)}. Reads the lock file: for rare lines, never per frame.
+     */
+    static String describe(Address peer) {
+        long pid = peer.isAbstract() ? -1 : AddressLock.ownerPid(peer.toPath()).orElse(-1);
+        return pid > 0 ? peer + " (pid " + pid + ")" : peer + " (pid unknown)";
+    }
+
     static TransportException bindFailed(Address address, boolean inJvm, Throwable cause) {
         if (cause instanceof TransportException) {
             return (TransportException) cause;

@@ -357,7 +357,8 @@ final class NettyTransport implements Transport, FrameSignals {
         try {
             config.undeliverableHandler().onUndeliverable(destination, frames, cause);
         } catch (RuntimeException e) {
-            LOG.warn("undeliverable-frame handler of {} threw while reporting {} frame(s) to {}", address, frames, destination, e);
+            LOG.warn("undeliverable-frame handler of {} threw while reporting {} frame(s) to {}", address, frames,
+                    Failures.describe(destination), e);
         }
     }
 

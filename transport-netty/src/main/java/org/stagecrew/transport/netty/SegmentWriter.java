@@ -201,7 +201,7 @@ final class SegmentWriter {
             } else if (System.nanoTime() - giveUpAt > 0) {
                 // Releasing memory that a thread may still write into would be worse than leaving it to the collector.
                 LOG.warn("a thread sending to {} has stayed inside a write for {} s since the connection failed; {} segment(s)"
-                        + " are left unreleased and their frames unreported", connection.destination(), STUCK_GIVE_UP_SECONDS,
+                        + " are left unreleased and their frames unreported", Failures.describe(connection.destination()), STUCK_GIVE_UP_SECONDS,
                         stuck.size());
             } else {
                 retryStuck(cause, Math.min(2 * delayMillis, STUCK_RETRY_MAX_MILLIS), giveUpAt);
