@@ -124,14 +124,17 @@ class ControlConnectionTest {
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(path));
             CompletableFuture<ControlConnection> connecting = NettyTransports.connectControl(Address.of(path), WAIT);
-            try (SocketChannel accepted = server.accept()) {
+            SocketChannel accepted = server.accept();
+            ControlConnection control;
+            try {
                 readHello(accepted);
                 accepted.write(ByteBuffer.wrap(new byte[] {0x53, 0x43, 0x52, 0x57, 2, 0, 0, 4, 0, 0, 0, 8}));
-                ControlConnection control = connecting.get(WAIT.toSeconds(), SECONDS);
+                control = connecting.get(WAIT.toSeconds(), SECONDS);
+            } finally {
                 accepted.close(); // no notice: what a SIGKILL leaves
-                assertInstanceOf(PeerDiedException.class, control.ended().get(WAIT.toSeconds(), SECONDS));
-                control.close();
             }
+            assertInstanceOf(PeerDiedException.class, control.ended().get(WAIT.toSeconds(), SECONDS));
+            control.close();
         }
     }
 
