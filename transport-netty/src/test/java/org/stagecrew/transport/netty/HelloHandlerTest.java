@@ -59,7 +59,7 @@ class HelloHandlerTest {
         ByteBuf in = Protocol.encodeHello(PooledByteBufAllocator.DEFAULT, SENDER);
         in.setByte(4, 9);
         channel.writeInbound(in);
-        assertNotice(Protocol.UNSUPPORTED_VERSION, "protocol version 9 is not supported; this endpoint speaks 1");
+        assertNotice(Protocol.UNSUPPORTED_VERSION, "protocol version 9 is not supported; this endpoint speaks 1 and 2");
         assertFalse(channel.isActive());
     }
 
