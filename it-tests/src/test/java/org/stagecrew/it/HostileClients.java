@@ -294,7 +294,7 @@ final class HostileClients {
 
     /** Malformed hellos, each once per round, and a valid hello written byte by byte as a control. */
     private void helloVariants() throws Exception {
-        once("(g) hello with version 2", hello(2, text("/hostile/v2")), List.of(UNSUPPORTED_VERSION), "protocol version 2");
+        once("(g) hello with version 3", hello(3, text("/hostile/v3")), List.of(UNSUPPORTED_VERSION), "protocol version 3");
         once("(g) hello with address length 0", hello(1, new byte[0]), List.of(MALFORMED_HELLO), "address length 0");
         once("(g) hello header declaring address length 1025", Arrays.copyOf(hello(1, new byte[1025]), 7),
                 List.of(MALFORMED_HELLO), "address length 1025");
