@@ -149,7 +149,7 @@ final class HelloHandler extends ByteToMessageDecoder {
             return;
         }
         done = true;
-        admission.rejected();
+        admission.rejected(code);
         LOG.warn("rejected connection to {} from {} ({}): {}", receiver, credentials, Protocol.codeName(code), reason);
         Protocol.sendNoticeAndClose(ctx, code, reason);
     }

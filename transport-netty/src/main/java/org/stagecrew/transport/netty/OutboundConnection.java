@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.FrameTooLargeException;
+import org.stagecrew.transport.PeerRejectedException;
 import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportTimeoutException;
@@ -64,6 +65,8 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
     private final SegmentWriter segments;
     private final ChunkPacker packer;
     private final SegmentAppender appender;
+    /** The destination's counters, held until this connection fails (or is dropped unused). */
+    private final PeerCounters counters;
 
     /** Written once on the event loop when connected; read by {@link #isChannelWritable()} from any thread. */
     private volatile Channel channel;
@@ -88,6 +91,21 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         this.packer = new ChunkPacker(this, budget, segments);
         this.wakeFromPeer = () -> loop.execute(this::resumeAfterPeer);
         this.appender = new SegmentAppender(this, budget, packer, transport.config().writeBufferHighWaterMark());
+        this.counters = transport.counters().outbound(destination);
+    }
+
+    /** Lets the counters go of a connection that lost the race to be cached and never connects. */
+    void discardUnused() {
+        counters.release();
+    }
+
+    PeerCounters counters() {
+        return counters;
+    }
+
+    /** Counts {@code frames} failed sends; see {@link TransportCounters#sendsFailed}. Any thread. */
+    void countFailed(TransportException cause, int frames) {
+        transport.counters().sendsFailed(counters, cause, frames);
     }
 
     /** The longest payload that {@link #append} takes; longer ones go through {@link #enqueue}. */
@@ -150,6 +168,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
             return;
         }
         state.accept();
+        counters.opened();
         this.peerMaxFrameLength = peerMaxFrameLength;
         this.localPeer = transport.localInbox(destination);
         connectTimeout.cancel(false);
@@ -170,9 +189,16 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
 
     /** Fails the connection and everything queued on it; the first cause wins. Event loop only. */
     void onFailure(TransportException cause) {
+        boolean wasAccepted = state.isAccepted();
         if (!state.fail(cause)) {
             return;
         }
+        if (wasAccepted) {
+            counters.closed(transport.isOpen());
+        } else if (cause instanceof PeerRejectedException) {
+            counters.refused(((PeerRejectedException) cause).code());
+        }
+        counters.release();
         if (connectTimeout != null) {
             connectTimeout.cancel(false);
         }
@@ -293,6 +319,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
             return; // stays scheduled; onAccepted runs the drain
         }
         draining = true;
+        counters.queued(budget.queuedBytes()); // per pass: the queue is at its fullest when a pass begins
         try {
             Channel ch = channel;
             long budgetLeft = MAX_BYTES_PER_TASK;
@@ -318,6 +345,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
             scheduler.passDone(packer.handedOver() != before);
         } finally {
             draining = false;
+            counters.queued(budget.queuedBytes());
         }
     }
 
@@ -341,8 +369,9 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         budget.writeStarted();
     }
 
-    /** A write's promise completed, with success or not. Event loop. */
-    void writeFinished(Segment segment) {
+    /** A write's promise completed, with success or not: {@code frames} whole frames of {@code bytes} were written. Event loop. */
+    void writeFinished(Segment segment, int frames, long bytes) {
+        counters.sent(frames, bytes);
         if (segment != null) {
             segments.sliceWritten(segment);
         }
@@ -351,12 +380,15 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
 
     /** Reports {@code frames} frames without a future that failed to the undeliverable handler. */
     void reportUndeliverable(int frames, TransportException cause) {
+        countFailed(cause, frames);
         transport.undeliverable(destination, frames, cause);
     }
 
     /** Reports a frame that the listener would close the connection for; the connection stays up. */
     void reportTooLarge(int length) {
-        transport.undeliverable(destination, 1, tooLarge(length));
+        FrameTooLargeException cause = tooLarge(length);
+        countFailed(cause, 1);
+        transport.undeliverable(destination, 1, cause);
     }
 
     FrameTooLargeException tooLarge(int length) {
@@ -383,6 +415,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         try {
             int frames = failing.getAsInt();
             if (frames > 0) {
+                countFailed(cause, frames);
                 transport.undeliverable(destination, frames, cause);
             }
         } finally {

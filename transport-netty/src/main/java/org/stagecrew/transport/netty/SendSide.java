@@ -53,6 +53,7 @@ final class SendSide {
                     + "; wait for earlier futures or use the blocking send");
         }
         if (refused != null) {
+            transport.counters().sendsFailed(connection == null ? null : connection.counters(), refused, 1);
             payload.release();
             return CompletableFuture.failedFuture(refused);
         }
@@ -67,34 +68,43 @@ final class SendSide {
      */
     void send(Address destination, ByteBuf source, int index, int length, Duration timeout, boolean owned) {
         boolean queued = false;
+        OutboundConnection connection = null;
+        long waitStart = 0;
+        boolean waiting = false;
         try {
             Objects.requireNonNull(destination, "destination");
             Objects.requireNonNull(timeout, "timeout");
             long deadline = 0; // read the clock only when there is no room: it costs more than a send
-            boolean waiting = false;
             while (true) {
                 TransportException refused = refusal(destination, length);
                 if (refused != null) {
+                    transport.counters().sendsFailed(connection == null ? null : connection.counters(), refused, 1);
                     throw refused;
                 }
-                OutboundConnection connection = connectionFor(destination);
+                connection = connectionFor(destination);
                 if (!connection.isBackPressured() && queue(connection, source, index, length, owned)) {
                     queued = true;
                     return;
                 }
                 if (!waiting) {
                     waiting = true;
-                    deadline = System.nanoTime() + timeout.toNanos();
+                    waitStart = System.nanoTime();
+                    deadline = waitStart + timeout.toNanos();
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    throw new TransportTimeoutException("send to " + destination + " timed out after " + timeout.toMillis()
-                            + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
+                    TransportTimeoutException timedOut = new TransportTimeoutException("send to " + destination
+                            + " timed out after " + timeout.toMillis() + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
                             + transport.config().writeBufferHighWaterMark() + "; the receiver is not keeping up");
+                    connection.countFailed(timedOut, 1);
+                    throw timedOut;
                 }
                 connection.awaitRoom(left);
             }
         } finally {
+            if (waiting) {
+                connection.counters().backPressureWait(System.nanoTime() - waitStart);
+            }
             if (owned && !queued) {
                 source.release();
             }
@@ -109,6 +119,7 @@ final class SendSide {
         }
         TransportException refused = refusal(destination, length);
         if (refused != null) {
+            transport.counters().sendsFailed(null, refused, 1);
             if (owned) {
                 source.release();
             }
@@ -181,6 +192,8 @@ final class SendSide {
             if (connection == null) {
                 connection = fresh;
                 fresh.connect();
+            } else {
+                fresh.discardUnused();
             }
         }
         Appenders.of(connection); // the calling thread's recent connection from now on
