@@ -160,7 +160,7 @@ final class ChunkPacker {
         payload.release();
         if (future != null) {
             FrameTooLargeException cause = connection.tooLarge(length);
-            connection.countFailed(cause, 1);
+            connection.counters().failed(cause, 1);
             future.completeExceptionally(cause);
         } else {
             connection.reportTooLarge(length);
@@ -184,7 +184,7 @@ final class ChunkPacker {
             ByteBuf payload;
             if (message instanceof PendingSend) {
                 payload = ((PendingSend) message).payload;
-                connection.countFailed(cause, 1);
+                connection.counters().failed(cause, 1);
                 ((PendingSend) message).future.completeExceptionally(cause);
             } else {
                 payload = (ByteBuf) message;

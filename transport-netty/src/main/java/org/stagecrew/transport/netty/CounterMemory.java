@@ -82,6 +82,15 @@ final class CounterMemory {
         return HEADER + (long) capacity * (METADATA_LENGTH + VALUE_LENGTH);
     }
 
+    /**
+     * The counters of a transport bound at {@code address}: in its counters file if the transport
+     * {@code ownsFile} (it holds the address lock, which unlinks the file on close), else (an abstract
+     * or in-JVM name) in memory only this process sees.
+     */
+    static CounterMemory forAddress(org.stagecrew.transport.Address address, boolean ownsFile) {
+        return ownsFile ? forSocketFile(address.toPath(), DEFAULT_CAPACITY) : inProcess(DEFAULT_CAPACITY);
+    }
+
     /** Memory only this process sees. */
     static CounterMemory inProcess(int capacity) {
         return new CounterMemory(ByteBuffer.allocateDirect((int) size(capacity)), capacity, null);

@@ -114,11 +114,8 @@ final class NettyTransport implements Transport, FrameSignals {
             }
             group = backend == IoBackend.LOCAL ? LocalLoop.shared() : new MultiThreadIoEventLoopGroup(config.ioThreads(),
                     new DefaultThreadFactory("stagecrew-io-" + name, true), ioHandlers);
-            // Beside the socket file, under its lock (which unlinks it on close); an abstract or in-JVM name has no file.
-            CounterMemory counterMemory = addressLock != null
-                    ? CounterMemory.forSocketFile(address.toPath(), CounterMemory.DEFAULT_CAPACITY)
-                    : CounterMemory.inProcess(CounterMemory.DEFAULT_CAPACITY);
-            NettyTransport transport = new NettyTransport(config, backend, address, group, addressLock, counterMemory);
+            NettyTransport transport = new NettyTransport(config, backend, address, group, addressLock,
+                    CounterMemory.forAddress(address, addressLock != null));
             transport.inboundSide.bind(group, config, transport.admission, transport.discards);
             LOG.debug("opened transport {} ({})", address, backend.mode());
             return transport;

@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.FrameTooLargeException;
-import org.stagecrew.transport.PeerRejectedException;
 import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportTimeoutException;
@@ -94,18 +93,14 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         this.counters = transport.counters().outbound(destination);
     }
 
-    /** Lets the counters go of a connection that lost the race to be cached and never connects. */
-    void discardUnused() {
-        counters.release();
+    /** The bytes held against the watermarks, and the threads that wait on them. */
+    WriteBudget budget() {
+        return budget;
     }
 
+    /** The destination's counters. Any thread. */
     PeerCounters counters() {
         return counters;
-    }
-
-    /** Counts {@code frames} failed sends; see {@link TransportCounters#sendsFailed}. Any thread. */
-    void countFailed(TransportException cause, int frames) {
-        transport.counters().sendsFailed(counters, cause, frames);
     }
 
     /** The longest payload that {@link #append} takes; longer ones go through {@link #enqueue}. */
@@ -193,12 +188,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         if (!state.fail(cause)) {
             return;
         }
-        if (wasAccepted) {
-            counters.closed(transport.isOpen());
-        } else if (cause instanceof PeerRejectedException) {
-            counters.refused(((PeerRejectedException) cause).code());
-        }
-        counters.release();
+        counters.ended(wasAccepted, cause, transport.isOpen());
         if (connectTimeout != null) {
             connectTimeout.cancel(false);
         }
@@ -261,37 +251,6 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
             // A thread that found us before we failed queued behind the failure: a flush must wait for its report.
             transport.settleAfterFailure(this);
         }
-    }
-
-    /**
-     * Waits up to {@code nanos} until the queue falls below the low watermark or the connection
-     * fails. Any thread except the event loop.
-     */
-    void awaitRoom(long nanos) {
-        if (loop.inEventLoop()) {
-            throw new IllegalStateException("blocking send to " + destination + " called on the transport's own event loop,"
-                    + " which must drain the queue it would wait for; use offer() or the future-returning send()");
-        }
-        budget.awaitRoom(nanos);
-    }
-
-    /**
-     * Waits until everything sent here so far was written to the socket or failed, or until {@code
-     * deadline} ({@link System#nanoTime()}), parked until the event loop signals a change: it never
-     * polls. Any thread; on this connection's own event loop it returns false at once if it would
-     * have to wait, since that loop must do the writing.
-     *
-     * @return whether everything was written or failed by the deadline; false at once if the thread
-     *     is interrupted while it would wait (its interrupt status stays set)
-     */
-    boolean awaitFlushed(long deadline) {
-        if (isFlushed()) {
-            return true;
-        }
-        if (loop.inEventLoop()) {
-            return false;
-        }
-        return budget.awaitFlushed(deadline);
     }
 
     /** Whether the channel is connected and below its own watermark: false once the socket is full. Any thread. */
@@ -380,15 +339,12 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
 
     /** Reports {@code frames} frames without a future that failed to the undeliverable handler. */
     void reportUndeliverable(int frames, TransportException cause) {
-        countFailed(cause, frames);
-        transport.undeliverable(destination, frames, cause);
+        transport.undeliverable(destination, frames, counters.failed(cause, frames));
     }
 
     /** Reports a frame that the listener would close the connection for; the connection stays up. */
     void reportTooLarge(int length) {
-        FrameTooLargeException cause = tooLarge(length);
-        countFailed(cause, 1);
-        transport.undeliverable(destination, 1, cause);
+        transport.undeliverable(destination, 1, counters.failed(tooLarge(length), 1));
     }
 
     FrameTooLargeException tooLarge(int length) {
@@ -408,15 +364,14 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
 
     /**
      * Fails frames ({@code failing} releases them and counts them) and reports them, bracketed so that
-     * {@link #awaitFlushed} never returns between the release of their bytes and the report. Any thread.
+     * {@link WriteBudget#awaitFlushed} never returns between the release of their bytes and the report. Any thread.
      */
     void report(IntSupplier failing, TransportException cause) {
         budget.beginReport();
         try {
             int frames = failing.getAsInt();
             if (frames > 0) {
-                countFailed(cause, frames);
-                transport.undeliverable(destination, frames, cause);
+                transport.undeliverable(destination, frames, counters.failed(cause, frames));
             }
         } finally {
             budget.endReport();

@@ -3,7 +3,9 @@ package org.stagecrew.transport.netty;
 import java.util.HashMap;
 import java.util.Map;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.PeerRejectedException;
 import org.stagecrew.transport.TransportCounter;
+import org.stagecrew.transport.TransportException;
 
 /**
  * The counters of one peer in one direction (see {@link TransportCounters}); each update adds to
@@ -124,10 +126,25 @@ final class PeerCounters {
         }
     }
 
-    /** The peer refused our connection with notice {@code code}. */
-    void refused(int code) {
-        owner.addDetail(TransportCounter.CONNECTIONS_REFUSED, code, 1);
-        addDetail(TransportCounter.CONNECTIONS_REFUSED, code, 1);
+    /**
+     * Our connection to the peer ended with {@code cause}: counted closed (and lost, if {@code
+     * transportOpen}) if it had been opened, refused if the peer rejected it; then lets the record go.
+     */
+    void ended(boolean wasOpened, TransportException cause, boolean transportOpen) {
+        if (wasOpened) {
+            closed(transportOpen);
+        } else if (cause instanceof PeerRejectedException) {
+            int code = ((PeerRejectedException) cause).code();
+            owner.addDetail(TransportCounter.CONNECTIONS_REFUSED, code, 1);
+            addDetail(TransportCounter.CONNECTIONS_REFUSED, code, 1);
+        }
+        release();
+    }
+
+    /** Counts {@code frames} sends to the peer that failed with {@code cause}, and returns it. Any thread. */
+    <T extends TransportException> T failed(T cause, int frames) {
+        owner.sendsFailed(this, cause, frames);
+        return cause;
     }
 
     void protocolError() {

@@ -184,7 +184,7 @@ final class WriteCompletion implements ChannelProgressiveFutureListener {
         if (cause == null) {
             f.complete(null);
         } else {
-            connection.countFailed(cause, 1);
+            connection.counters().failed(cause, 1);
             f.completeExceptionally(cause);
         }
         return true;
