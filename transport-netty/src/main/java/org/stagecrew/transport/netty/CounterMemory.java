@@ -148,6 +148,7 @@ final class CounterMemory {
         int meta = metadataOffset(id);
         int generation = buffer.getInt(meta + 4) + 1;
         INTS.setRelease(buffer, meta + 4, generation);
+        VarHandle.storeStoreFence(); // a seqlock: the record's writes below must not pass the odd generation
         LONGS.setRelease(buffer, valueOffset(id), 0L);
         buffer.putInt(meta + 8, type);
         buffer.putInt(meta + 12, scope);

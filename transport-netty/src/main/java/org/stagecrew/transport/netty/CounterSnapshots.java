@@ -1,6 +1,7 @@
 package org.stagecrew.transport.netty;
 
 import java.io.IOException;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -98,6 +99,7 @@ final class CounterSnapshots {
                 byte[] label = new byte[length];
                 buffer.get(meta + 24, label);
                 long value = (long) CounterMemory.LONGS.getAcquire(buffer, CounterMemory.valueOffset(capacity, id));
+                VarHandle.loadLoadFence(); // a seqlock: the reads above must not pass the generation's second read
                 if ((int) CounterMemory.INTS.getAcquire(buffer, meta + 4) != generation || type < 0 || type >= COUNTERS.length) {
                     continue;
                 }

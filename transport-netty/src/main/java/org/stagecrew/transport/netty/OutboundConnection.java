@@ -334,6 +334,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         if (segment != null) {
             segments.sliceWritten(segment);
         }
+        counters.queued(budget.queuedBytes()); // before flush() can return: what the segment held is released
         budget.writeFinished();
     }
 

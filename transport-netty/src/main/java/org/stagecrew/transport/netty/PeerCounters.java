@@ -31,6 +31,8 @@ final class PeerCounters {
     private final Map<Long, Integer> details = new HashMap<>();
     /** Guarded by the owner: connections holding this record. */
     int refs;
+    /** Guarded by the owner: freed, so a late update (a write completing after its connection failed) allocates nothing. */
+    boolean freed;
     /** Whether a connection to the peer was ever opened: the next one is a reconnect. */
     private volatile boolean opened;
 
@@ -49,6 +51,10 @@ final class PeerCounters {
         return peer;
     }
 
+    int scope() {
+        return scope;
+    }
+
     /** Whether every counter found room. */
     boolean complete() {
         for (TransportCounter c : scope == TransportCounters.SCOPE_TO ? TO : FROM) {
@@ -61,6 +67,7 @@ final class PeerCounters {
 
     /** Frees this record's counters. Guarded by the owner. */
     void free() {
+        freed = true;
         for (int i = 0; i < ids.length; i++) {
             owner.free(ids[i]);
             ids[i] = -1;
@@ -157,6 +164,6 @@ final class PeerCounters {
 
     /** Adds to this peer's counter of {@code c} with {@code detail} only (the caller counts the total). */
     void addDetail(TransportCounter c, int detail, long n) {
-        memory.add(owner.detailId(c, detail, scope, peer, details), n);
+        memory.add(owner.peerDetailId(this, c, detail, details), n);
     }
 }

@@ -140,6 +140,11 @@ final class TransportCounters {
         memory.add(detailId(c, detail, SCOPE_TRANSPORT, null, details), n);
     }
 
+    /** As {@link #detailId}, for {@code record}'s own counters; -1 once the record was freed. */
+    synchronized int peerDetailId(PeerCounters record, TransportCounter c, int detail, Map<Long, Integer> ids) {
+        return record.freed ? -1 : detailId(c, detail, record.scope(), record.peer(), ids);
+    }
+
     /** The id of a per-detail counter in {@code ids}, allocated on first use; -1 if the memory is full. */
     synchronized int detailId(TransportCounter c, int detail, int scope, Address peer, Map<Long, Integer> ids) {
         long key = (long) c.ordinal() << 32 | (detail & 0xffffffffL);

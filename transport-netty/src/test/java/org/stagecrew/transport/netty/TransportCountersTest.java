@@ -195,6 +195,7 @@ class TransportCountersTest {
             try (Transport second = open(mode, TransportConfig.builder().fileName("dest"))) {
                 sender.send(address, payload(8), WAIT);
                 take(second);
+                assertTrue(sender.flush(WAIT), "written: the write's completion counts it, which may follow its arrival");
                 PeerStats to = sender.stats().peer(address, PeerStats.Direction.TO).orElseThrow();
                 assertEquals(2, to.get(TransportCounter.CONNECTIONS_OPENED));
                 assertEquals(1, to.get(TransportCounter.RECONNECTS));
