@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 
 /** {@code stagecrew ls [DIR]}: one line per endpoint: address, state, pid, user, uptime. */
 @Command(name = "ls", mixinStandardHelpOptions = true,
-        description = "Lists the endpoints of a socket directory: address, live or stale, pid, user, uptime.")
+        description = "Lists the endpoints of a socket directory: address, live or stale, pid, user, uptime, connected peers.")
 final class ListCommand implements Callable<Integer> {
     @CommandLine.Mixin
     SocketDirectory directory;
@@ -29,10 +29,12 @@ final class ListCommand implements Callable<Integer> {
             return 0;
         }
         Instant now = Instant.now();
-        out.printf("%-6s %8s  %-10s %9s  %s%n", "STATE", "PID", "USER", "UPTIME", "ADDRESS");
+        out.printf("%-6s %8s  %-10s %9s %5s  %s%n", "STATE", "PID", "USER", "UPTIME", "PEERS", "ADDRESS");
         for (Endpoint e : endpoints) {
-            out.printf("%-6s %8s  %-10s %9s  %s%s%n", e.state.name().toLowerCase(java.util.Locale.ROOT),
-                    e.pid.isPresent() ? Long.toString(e.pid.getAsLong()) : "-", e.user, format(e.uptime(now)), e.socketFile,
+            String peers = e.state == Endpoint.State.LIVE
+                    ? Counters.read(e.socketFile).map(s -> Long.toString(Counters.connectedPeers(s))).orElse("-") : "-";
+            out.printf("%-6s %8s  %-10s %9s %5s  %s%s%n", e.state.name().toLowerCase(java.util.Locale.ROOT),
+                    e.pid.isPresent() ? Long.toString(e.pid.getAsLong()) : "-", e.user, format(e.uptime(now)), peers, e.socketFile,
                     hint(e));
         }
         return 0;

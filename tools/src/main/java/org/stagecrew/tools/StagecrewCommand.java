@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "stagecrew", mixinStandardHelpOptions = true, version = "stagecrew 0.1.0",
         description = "Inspects the stagecrew endpoints of a socket directory.",
-        subcommands = {ListCommand.class, CleanCommand.class, PingCommand.class})
+        subcommands = {ListCommand.class, CleanCommand.class, StatCommand.class, TopCommand.class, PingCommand.class})
 public final class StagecrewCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

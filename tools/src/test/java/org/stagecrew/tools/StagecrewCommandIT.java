@@ -178,6 +178,82 @@ class StagecrewCommandIT {
         live.await("RECEIVED");
     }
 
+    /** Sends {@code frames} frames of 100 bytes from {@code sender} to {@code endpoint} and waits until it printed each. */
+    private static void load(Transport sender, Endpoint endpoint, Path socket, int frames) throws Exception {
+        for (int i = 0; i < frames; i++) {
+            sender.send(Address.of(socket), PooledByteBufAllocator.DEFAULT.directBuffer(100).writeZero(100), WAIT);
+        }
+        assertTrue(sender.flush(WAIT));
+        for (int i = 0; i < frames; i++) {
+            endpoint.await("RECEIVED");
+        }
+    }
+
+    @Test
+    void statShowsTheCountersOfAnEndpointUnderLoadInTotalAndPerPeer() throws Exception {
+        Endpoint live = start("live.sock");
+        Path socket = dir.resolve("live.sock");
+        try (Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir).fileName("sender.sock").build())) {
+            load(sender, live, socket, 300);
+
+            String[] stat = stagecrew("stat", socket.toString());
+            assertEquals("0", stat[0], stat[1]);
+            assertTrue(stat[1].contains("owner    live, pid " + live.process.pid()), stat[1]);
+            assertTrue(stat[1].lines().anyMatch(l -> l.matches("framesReceived\\s+300\\s+frames")), stat[1]);
+            assertTrue(stat[1].lines().anyMatch(l -> l.matches("bytesReceived\\s+31200\\s+bytes")), stat[1]);
+            String peer = lineOf(stat[1], dir.resolve("sender.sock"));
+            assertTrue(peer.matches("from\\s+300\\s+31\\.2k\\s+0\\s+0\\s+0\\s+0\\s+1\\s+0\\s+0\\s+0\\s+.*"), peer);
+
+            String[] ls = stagecrew("ls", dir.toString());
+            String liveLine = lineOf(ls[1], socket);
+            assertTrue(liveLine.matches("live\\s+" + live.process.pid() + "\\s+\\S+\\s+\\S+\\s+1\\s+.*"),
+                    "one connected peer: " + liveLine);
+            String senderLine = lineOf(ls[1], dir.resolve("sender.sock"));
+            assertTrue(senderLine.matches("live\\s+" + ProcessHandle.current().pid() + "\\s+\\S+\\s+\\S+\\s+1\\s+.*"), senderLine);
+
+            String[] stats = stagecrew("stat", dir.resolve("sender.sock").toString());
+            assertTrue(stats[1].lines().anyMatch(l -> l.matches("framesSent\\s+300\\s+frames")), stats[1]);
+
+            String[] top = stagecrew("top", "-n", "2", "-d", "0.2", dir.toString());
+            assertEquals("0", top[0], top[1]);
+            assertEquals(2, top[1].lines().filter(l -> l.startsWith("stagecrew top")).count(), top[1]);
+            assertTrue(lineOf(top[1], socket).startsWith("live"), top[1]);
+        }
+    }
+
+    @Test
+    void aStoppedProcessStillShowsItsLastCounters() throws Exception {
+        Endpoint stopped = start("stopped.sock");
+        Path socket = dir.resolve("stopped.sock");
+        try (Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir).build())) {
+            load(sender, stopped, socket, 50);
+            signal("STOP", stopped.process.pid());
+            String[] stat = stagecrew("stat", socket.toString());
+            assertEquals("0", stat[0], stat[1]);
+            assertTrue(stat[1].lines().anyMatch(l -> l.matches("framesReceived\\s+50\\s+frames")), stat[1]);
+            assertTrue(stat[1].contains("owner    live, pid " + stopped.process.pid()), stat[1]);
+        }
+    }
+
+    @Test
+    void aKilledProcessShowsItsLastCountersAsStaleAndCleanRemovesTheFile() throws Exception {
+        Endpoint killed = start("killed.sock");
+        Path socket = dir.resolve("killed.sock");
+        try (Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir).build())) {
+            load(sender, killed, socket, 20);
+        }
+        killed.process.destroyForcibly();
+        assertTrue(killed.process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS));
+        String[] stat = stagecrew("stat", socket.toString());
+        assertTrue(stat[1].contains("owner    stale, pid " + killed.process.pid() + " (the counters are its last ones)"), stat[1]);
+        assertTrue(stat[1].lines().anyMatch(l -> l.matches("framesReceived\\s+20\\s+frames")), stat[1]);
+        assertEquals("0", stagecrew("clean", dir.toString())[0]);
+        assertFalse(Files.exists(dir.resolve("killed.sock.counters")), "clean removed the stale counters file");
+        String[] gone = stagecrew("stat", socket.toString());
+        assertEquals("2", gone[0], gone[1]);
+        assertTrue(gone[1].contains("no counters file " + socket + ".counters"), gone[1]);
+    }
+
     @Test
     void aMissingDirectoryIsNamedWithExitStatus2() throws Exception {
         Path missing = dir.resolve("nowhere");

@@ -294,6 +294,7 @@ final class AddressLock implements AutoCloseable {
      */
     void clearStale() {
         SocketFiles.clearStale(socketFile, previousOwnerDied ? LINGER_WAIT : Duration.ZERO);
+        SocketFiles.unlink(CounterMemory.fileOf(socketFile)); // a dead owner's counters: the socket file was stale too
     }
 
     /** Records that the socket file at the path is now ours, so that closing unlinks it. */
@@ -326,6 +327,7 @@ final class AddressLock implements AutoCloseable {
         if (bound) {
             SocketFiles.unlink(socketFile);
         }
+        SocketFiles.unlink(CounterMemory.fileOf(socketFile)); // ours or a dead owner's: we hold the lock
         SocketFiles.unlink(lockFile);
     }
 

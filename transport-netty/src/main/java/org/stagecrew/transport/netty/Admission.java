@@ -22,8 +22,14 @@ final class Admission {
     private final LongAdder rejected = new LongAdder();
     private final LongAdder protocolErrors = new LongAdder();
     private final LongAdder open = new LongAdder();
+    private final TransportCounters counters;
 
     Admission(IoBackend backend, PeerPolicy policy, int maxConnections) {
+        this(backend, policy, maxConnections, TransportCounters.DETACHED);
+    }
+
+    Admission(IoBackend backend, PeerPolicy policy, int maxConnections, TransportCounters counters) {
+        this.counters = counters;
         this.backend = backend;
         this.policy = policy;
         this.maxConnections = maxConnections;
@@ -59,8 +65,15 @@ final class Admission {
         accepted.increment();
     }
 
-    void rejected() {
+    /** A connection was rejected with notice {@code code}. */
+    void rejected(int code) {
         rejected.increment();
+        counters.addDetail(org.stagecrew.transport.TransportCounter.CONNECTIONS_REJECTED, code, 1);
+    }
+
+    /** The transport's live counters. */
+    TransportCounters counters() {
+        return counters;
     }
 
     void protocolError() {

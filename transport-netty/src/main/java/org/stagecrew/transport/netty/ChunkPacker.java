@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.util.internal.PlatformDependent;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import org.stagecrew.transport.FrameTooLargeException;
 import org.stagecrew.transport.TransportException;
 
 /**
@@ -158,7 +159,9 @@ final class ChunkPacker {
         int length = payload.readableBytes();
         payload.release();
         if (future != null) {
-            future.completeExceptionally(connection.tooLarge(length));
+            FrameTooLargeException cause = connection.tooLarge(length);
+            connection.counters().failed(cause, 1);
+            future.completeExceptionally(cause);
         } else {
             connection.reportTooLarge(length);
         }
@@ -181,6 +184,7 @@ final class ChunkPacker {
             ByteBuf payload;
             if (message instanceof PendingSend) {
                 payload = ((PendingSend) message).payload;
+                connection.counters().failed(cause, 1);
                 ((PendingSend) message).future.completeExceptionally(cause);
             } else {
                 payload = (ByteBuf) message;

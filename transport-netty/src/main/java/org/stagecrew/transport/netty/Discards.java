@@ -15,7 +15,23 @@ import org.stagecrew.transport.Address;
  */
 final class Discards {
     private final ConcurrentHashMap<Address, LongAdder> bySender = new ConcurrentHashMap<>();
+    private final TransportCounters counters;
     private volatile boolean discarding;
+
+    /** Discards counted nowhere else; for pipelines without a transport. */
+    Discards() {
+        this(TransportCounters.DETACHED);
+    }
+
+    /** Discards counted in {@code counters} too ({@link org.stagecrew.transport.TransportCounter#FRAMES_DISCARDED}). */
+    Discards(TransportCounters counters) {
+        this.counters = counters;
+    }
+
+    /** The transport's counters, which the inbox and the decoders update too. */
+    TransportCounters counters() {
+        return counters;
+    }
 
     /** From now on, frames read from the sockets are counted and released instead of delivered. */
     void startDiscarding() {
@@ -31,6 +47,7 @@ final class Discards {
     void add(Address sender, long frames) {
         if (frames > 0) {
             bySender.computeIfAbsent(sender, s -> new LongAdder()).add(frames);
+            counters.discarded(sender, frames);
         }
     }
 

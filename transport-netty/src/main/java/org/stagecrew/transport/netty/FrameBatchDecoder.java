@@ -38,6 +38,9 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private final FrameView view;
     private final Admission admission;
     private final Discards discards;
+    /** The sender's counters, held from the hello's acceptance until the connection ends. */
+    private final PeerCounters counters;
+    private boolean counted;
     private final int maxFrameLength;
     /** The bytes of one small frame that a read cut short (or of a length field), copied; or null. */
     private ByteBuf partial;
@@ -62,6 +65,8 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         this.inbox = inbox;
         this.admission = admission;
         this.maxFrameLength = maxFrameLength;
+        this.counters = admission.counters().inbound(sender);
+        counters.opened();
     }
 
     @Override
@@ -173,6 +178,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     }
 
     private void deliver(ChannelHandlerContext ctx, InboundBatch batch) {
+        counters.received(batch.frames, batch.buffer.readableBytes());
         if (discards.isDiscarding()) {
             // The transport is closing: read on to count what the sender had written, but hand nothing on.
             discards.add(sender, batch.frames);
@@ -211,6 +217,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private void protocolError(ChannelHandlerContext ctx, long length) {
         failed = true;
         admission.protocolError();
+        counters.protocolError();
         releasePartial();
         String reason = "frame length " + length + " exceeds maxFrameLength " + maxFrameLength + " of " + receiver;
         LOG.warn("closing connection from {} ({}) to {}: {}", sender, credentials, receiver, reason);
@@ -230,14 +237,26 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         if (partial != null || assembly != null) {
             LOG.warn("connection from {} ({}) to {} closed inside a frame: {} bytes of it had arrived and are dropped",
                     sender, credentials, receiver, partial != null ? partial.readableBytes() : assembly.received());
+            counters.discarded(1);
             releasePartial();
         }
+        countClosed();
         super.channelInactive(ctx);
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         releasePartial();
+        countClosed();
+    }
+
+    /** Counts the connection's end once, and lets the sender's record go. */
+    private void countClosed() {
+        if (!counted) {
+            counted = true;
+            counters.closed(!discards.isDiscarding());
+            counters.release();
+        }
     }
 
     @Override

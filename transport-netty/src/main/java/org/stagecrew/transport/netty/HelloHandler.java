@@ -180,7 +180,7 @@ final class HelloHandler extends ByteToMessageDecoder {
             return;
         }
         done = true;
-        admission.rejected();
+        admission.rejected(code);
         LOG.warn("rejected connection to {} from {} ({}) ({}): {}", receiver, sender != null ? sender : "a peer before its hello",
                 credentials, Protocol.codeName(code), reason);
         Jfr.refused(receiver, sender, credentials, true, code, reason);

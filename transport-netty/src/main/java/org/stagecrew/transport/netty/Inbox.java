@@ -38,6 +38,8 @@ final class Inbox {
     /** Signalled when the last frame held was consumed, or on close. */
     private final Condition empty = lock.newCondition();
     private final Discards discards;
+    /** Where the depth and its high-water mark are published, per batch. */
+    private final TransportCounters counters;
     private final ArrayDeque<InboundBatch> batches = new ArrayDeque<>();
     private final List<Channel> paused = new ArrayList<>();
     /** In-JVM (LOCAL) senders parked until there is room; see {@link #parkUntilRoom}. */
@@ -58,6 +60,7 @@ final class Inbox {
     Inbox(Address owner, int capacityFrames, long capacityBytes, Discards discards) {
         this.owner = owner;
         this.discards = discards;
+        this.counters = discards.counters();
         this.capacityFrames = capacityFrames;
         this.capacityBytes = capacityBytes;
     }
@@ -73,6 +76,7 @@ final class Inbox {
             }
             batches.addLast(batch);
             frames += batch.frames;
+            counters.inbox(frames);
             bytes += batch.bytes;
             if (frames >= capacityFrames || bytes >= capacityBytes) {
                 full = true;
@@ -164,6 +168,7 @@ final class Inbox {
         try {
             frames -= batch.frames;
             bytes -= batch.bytes;
+            counters.inbox(frames);
             if (frames == 0) {
                 empty.signalAll();
             }
@@ -259,6 +264,7 @@ final class Inbox {
                 discards.add(batch.sender, batch.remaining);
                 batch.buffer.release();
             }
+            counters.inbox(frames);
             paused.clear();
             full = false;
             wake = new ArrayList<>(parkedSenders);

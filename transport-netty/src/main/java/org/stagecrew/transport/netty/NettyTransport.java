@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -57,13 +58,16 @@ final class NettyTransport implements Transport, FrameSignals {
     private final Inbox inbox;
     private final Admission admission;
     private final FrameConsumer consumer;
-    private final Discards discards = new Discards();
+    private final TransportCounters counters;
+    private final Discards discards;
     private volatile boolean open = true;
     /** Set once closeGracefully began: it runs at most once. Guarded by this. */
     private boolean draining;
 
     private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group,
-            AddressLock addressLock) {
+            AddressLock addressLock, CounterMemory counterMemory) {
+        this.counters = new TransportCounters(counterMemory);
+        this.discards = new Discards(counters);
         this.config = config;
         this.backend = backend;
         this.address = address;
@@ -71,7 +75,7 @@ final class NettyTransport implements Transport, FrameSignals {
         this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes(), discards);
         this.inboundSide = new InboundSide(address, backend, addressLock, inbox);
         this.sends = new SendSide(this, group);
-        this.admission = new Admission(backend, config.peerPolicy(), config.maxConnections());
+        this.admission = new Admission(backend, config.peerPolicy(), config.maxConnections(), counters);
         this.consumer = new FrameConsumer(this, inbox, discards);
         WriteBufferWaterMark waterMark =
                 new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark());
@@ -110,7 +114,8 @@ final class NettyTransport implements Transport, FrameSignals {
             }
             group = backend == IoBackend.LOCAL ? LocalLoop.shared() : new MultiThreadIoEventLoopGroup(config.ioThreads(),
                     new DefaultThreadFactory("stagecrew-io-" + name, true), ioHandlers);
-            NettyTransport transport = new NettyTransport(config, backend, address, group, addressLock);
+            NettyTransport transport = new NettyTransport(config, backend, address, group, addressLock,
+                    CounterMemory.forAddress(address, addressLock != null));
             transport.inboundSide.bind(group, config, transport.admission, transport.discards);
             LOG.debug("opened transport {} ({})", address, backend.mode());
             return transport;
@@ -205,8 +210,15 @@ final class NettyTransport implements Transport, FrameSignals {
     @Override
     public TransportStats stats() {
         TransportStats connections = admission.stats();
+        Map<Address, Long> discarded = discards.snapshot();
+        TransportStats live = counters.snapshot(discarded);
         return new TransportStats(connections.connectionsAccepted(), connections.connectionsRejected(), connections.protocolErrors(),
-                discards.snapshot());
+                discarded, live.totals(), live.peers());
+    }
+
+    /** The live counters, which the connections and pipelines update. */
+    TransportCounters counters() {
+        return counters;
     }
 
     /** Frames in the inbox, including those of a batch a consumer walks; for tests. */

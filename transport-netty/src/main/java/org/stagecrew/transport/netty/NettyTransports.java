@@ -80,4 +80,20 @@ public final class NettyTransports {
         NettyVersions.warnOnceIfMixed();
         return ControlClient.connect(peer, timeout);
     }
+
+    /**
+     * The counters that the transport bound at {@code socketFile} keeps in its counters file {@code
+     * <socketFile>.counters}, read without connecting and without locking: it works while the owner
+     * is busy, hung or stopped (SIGSTOP), and shows the last counters of an owner that died without
+     * removing the file (check {@link #ownerPid} and the address lock to tell). Empty if there is
+     * no counters file (no transport there, an abstract or in-JVM address, or one whose file could
+     * not be created). Thread-safe.
+     *
+     * @throws org.stagecrew.transport.TransportException if the file cannot be read or is not a
+     *     stagecrew counters file of this version
+     */
+    public static java.util.Optional<org.stagecrew.transport.TransportStats> readCounters(Path socketFile) {
+        Path file = CounterMemory.fileOf(Objects.requireNonNull(socketFile, "socketFile"));
+        return CounterSnapshots.readFile(file).map(CounterSnapshots.FileSnapshot::stats);
+    }
 }

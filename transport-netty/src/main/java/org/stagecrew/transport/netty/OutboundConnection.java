@@ -64,6 +64,8 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
     private final SegmentWriter segments;
     private final ChunkPacker packer;
     private final SegmentAppender appender;
+    /** The destination's counters, held until this connection fails (or is dropped unused). */
+    private final PeerCounters counters;
 
     /** Written once on the event loop when connected; read by {@link #isChannelWritable()} from any thread. */
     private volatile Channel channel;
@@ -88,6 +90,17 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         this.packer = new ChunkPacker(this, budget, segments);
         this.wakeFromPeer = () -> loop.execute(this::resumeAfterPeer);
         this.appender = new SegmentAppender(this, budget, packer, transport.config().writeBufferHighWaterMark());
+        this.counters = transport.counters().outbound(destination);
+    }
+
+    /** The bytes held against the watermarks, and the threads that wait on them. */
+    WriteBudget budget() {
+        return budget;
+    }
+
+    /** The destination's counters. Any thread. */
+    PeerCounters counters() {
+        return counters;
     }
 
     /** The longest payload that {@link #append} takes; longer ones go through {@link #enqueue}. */
@@ -150,6 +163,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
             return;
         }
         state.accept();
+        counters.opened();
         this.peerMaxFrameLength = peerMaxFrameLength;
         this.localPeer = transport.localInbox(destination);
         connectTimeout.cancel(false);
@@ -170,9 +184,11 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
 
     /** Fails the connection and everything queued on it; the first cause wins. Event loop only. */
     void onFailure(TransportException cause) {
+        boolean wasAccepted = state.isAccepted();
         if (!state.fail(cause)) {
             return;
         }
+        counters.ended(wasAccepted, cause, transport.isOpen());
         if (connectTimeout != null) {
             connectTimeout.cancel(false);
         }
@@ -237,37 +253,6 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         }
     }
 
-    /**
-     * Waits up to {@code nanos} until the queue falls below the low watermark or the connection
-     * fails. Any thread except the event loop.
-     */
-    void awaitRoom(long nanos) {
-        if (loop.inEventLoop()) {
-            throw new IllegalStateException("blocking send to " + destination + " called on the transport's own event loop,"
-                    + " which must drain the queue it would wait for; use offer() or the future-returning send()");
-        }
-        budget.awaitRoom(nanos);
-    }
-
-    /**
-     * Waits until everything sent here so far was written to the socket or failed, or until {@code
-     * deadline} ({@link System#nanoTime()}), parked until the event loop signals a change: it never
-     * polls. Any thread; on this connection's own event loop it returns false at once if it would
-     * have to wait, since that loop must do the writing.
-     *
-     * @return whether everything was written or failed by the deadline; false at once if the thread
-     *     is interrupted while it would wait (its interrupt status stays set)
-     */
-    boolean awaitFlushed(long deadline) {
-        if (isFlushed()) {
-            return true;
-        }
-        if (loop.inEventLoop()) {
-            return false;
-        }
-        return budget.awaitFlushed(deadline);
-    }
-
     /** Whether the channel is connected and below its own watermark: false once the socket is full. Any thread. */
     boolean isChannelWritable() {
         Channel ch = channel;
@@ -293,6 +278,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
             return; // stays scheduled; onAccepted runs the drain
         }
         draining = true;
+        counters.queued(budget.queuedBytes()); // per pass: the queue is at its fullest when a pass begins
         try {
             Channel ch = channel;
             long budgetLeft = MAX_BYTES_PER_TASK;
@@ -318,6 +304,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
             scheduler.passDone(packer.handedOver() != before);
         } finally {
             draining = false;
+            counters.queued(budget.queuedBytes());
         }
     }
 
@@ -341,22 +328,24 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         budget.writeStarted();
     }
 
-    /** A write's promise completed, with success or not. Event loop. */
-    void writeFinished(Segment segment) {
+    /** A write's promise completed, with success or not: {@code frames} whole frames of {@code bytes} were written. Event loop. */
+    void writeFinished(Segment segment, int frames, long bytes) {
+        counters.sent(frames, bytes);
         if (segment != null) {
             segments.sliceWritten(segment);
         }
+        counters.queued(budget.queuedBytes()); // before flush() can return: what the segment held is released
         budget.writeFinished();
     }
 
     /** Reports {@code frames} frames without a future that failed to the undeliverable handler. */
     void reportUndeliverable(int frames, TransportException cause) {
-        transport.undeliverable(destination, frames, cause);
+        transport.undeliverable(destination, frames, counters.failed(cause, frames));
     }
 
     /** Reports a frame that the listener would close the connection for; the connection stays up. */
     void reportTooLarge(int length) {
-        transport.undeliverable(destination, 1, tooLarge(length));
+        transport.undeliverable(destination, 1, counters.failed(tooLarge(length), 1));
     }
 
     FrameTooLargeException tooLarge(int length) {
@@ -376,14 +365,14 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
 
     /**
      * Fails frames ({@code failing} releases them and counts them) and reports them, bracketed so that
-     * {@link #awaitFlushed} never returns between the release of their bytes and the report. Any thread.
+     * {@link WriteBudget#awaitFlushed} never returns between the release of their bytes and the report. Any thread.
      */
     void report(IntSupplier failing, TransportException cause) {
         budget.beginReport();
         try {
             int frames = failing.getAsInt();
             if (frames > 0) {
-                transport.undeliverable(destination, frames, cause);
+                transport.undeliverable(destination, frames, counters.failed(cause, frames));
             }
         } finally {
             budget.endReport();

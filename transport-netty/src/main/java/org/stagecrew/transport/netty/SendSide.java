@@ -53,6 +53,7 @@ final class SendSide {
                     + "; wait for earlier futures or use the blocking send");
         }
         if (refused != null) {
+            transport.counters().sendsFailed(connection == null ? null : connection.counters(), refused, 1);
             payload.release();
             return CompletableFuture.failedFuture(refused);
         }
@@ -67,38 +68,46 @@ final class SendSide {
      */
     void send(Address destination, ByteBuf source, int index, int length, Duration timeout, boolean owned) {
         boolean queued = false;
+        OutboundConnection connection = null;
+        long waitStart = 0;
+        boolean waiting = false;
         Jfr.BackPressureStall stall = null;
         long queuedWhenStalled = 0;
         try {
             Objects.requireNonNull(destination, "destination");
             Objects.requireNonNull(timeout, "timeout");
             long deadline = 0; // read the clock only when there is no room: it costs more than a send
-            boolean waiting = false;
             while (true) {
                 TransportException refused = refusal(destination, length);
                 if (refused != null) {
+                    transport.counters().sendsFailed(connection == null ? null : connection.counters(), refused, 1);
                     throw refused;
                 }
-                OutboundConnection connection = connectionFor(destination);
+                connection = connectionFor(destination);
                 if (!connection.isBackPressured() && queue(connection, source, index, length, owned)) {
                     queued = true;
                     return;
                 }
                 if (!waiting) {
                     waiting = true;
-                    deadline = System.nanoTime() + timeout.toNanos();
+                    waitStart = System.nanoTime();
+                    deadline = waitStart + timeout.toNanos();
                     stall = Jfr.stallBegins();
                     queuedWhenStalled = stall != null ? connection.queuedBytes() : 0;
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    throw new TransportTimeoutException("send to " + destination + " timed out after " + timeout.toMillis()
-                            + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
+                    TransportTimeoutException timedOut = new TransportTimeoutException("send to " + destination
+                            + " timed out after " + timeout.toMillis() + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
                             + transport.config().writeBufferHighWaterMark() + "; the receiver is not keeping up");
+                    throw connection.counters().failed(timedOut, 1);
                 }
-                connection.awaitRoom(left);
+                awaitRoom(connection, left);
             }
         } finally {
+            if (waiting) {
+                connection.counters().backPressureWait(System.nanoTime() - waitStart);
+            }
             if (owned && !queued) {
                 source.release();
             }
@@ -114,6 +123,7 @@ final class SendSide {
         }
         TransportException refused = refusal(destination, length);
         if (refused != null) {
+            transport.counters().sendsFailed(null, refused, 1);
             if (owned) {
                 source.release();
             }
@@ -186,6 +196,8 @@ final class SendSide {
             if (connection == null) {
                 connection = fresh;
                 fresh.connect();
+            } else {
+                fresh.counters().release(); // never connects: let its counters go
             }
         }
         Appenders.of(connection); // the calling thread's recent connection from now on
@@ -217,21 +229,52 @@ final class SendSide {
 
     /**
      * Waits until every connection, cached or failed and still settling, has written or reported
-     * every frame, or until {@code deadline}; see {@link OutboundConnection#awaitFlushed}.
+     * every frame, or until {@code deadline}; see {@link #awaitFlushed(OutboundConnection, long)}.
      */
     boolean awaitFlushed(long deadline) {
         for (OutboundConnection connection : connections.values()) {
-            if (!connection.awaitFlushed(deadline)) {
+            if (!awaitFlushed(connection, deadline)) {
                 return false;
             }
         }
         for (OutboundConnection connection : settling) {
-            if (!connection.awaitFlushed(deadline)) {
+            if (!awaitFlushed(connection, deadline)) {
                 return false;
             }
             settling.remove(connection); // a thread that queues on it later adds it again (settleAfterFailure)
         }
         return true;
+    }
+
+    /**
+     * Waits up to {@code nanos} until {@code connection}'s queue falls below the low watermark or the
+     * connection fails. Any thread except the connection's event loop.
+     */
+    private static void awaitRoom(OutboundConnection connection, long nanos) {
+        if (connection.loop().inEventLoop()) {
+            throw new IllegalStateException("blocking send to " + connection.destination() + " called on the transport's own"
+                    + " event loop, which must drain the queue it would wait for; use offer() or the future-returning send()");
+        }
+        connection.budget().awaitRoom(nanos);
+    }
+
+    /**
+     * Waits until everything sent to {@code connection} so far was written to the socket or failed,
+     * or until {@code deadline} ({@link System#nanoTime()}), parked until the event loop signals a
+     * change: it never polls. Any thread; on the connection's own event loop it returns false at once
+     * if it would have to wait, since that loop must do the writing.
+     *
+     * @return whether everything was written or failed by the deadline; false at once if the thread
+     *     is interrupted while it would wait (its interrupt status stays set)
+     */
+    private static boolean awaitFlushed(OutboundConnection connection, long deadline) {
+        if (connection.isFlushed()) {
+            return true;
+        }
+        if (connection.loop().inEventLoop()) {
+            return false;
+        }
+        return connection.budget().awaitFlushed(deadline);
     }
 
     void clear() {

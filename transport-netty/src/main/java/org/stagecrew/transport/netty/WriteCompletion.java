@@ -146,7 +146,8 @@ final class WriteCompletion implements ChannelProgressiveFutureListener {
                 fail(connection.writeFailure(future.cause()));
             }
         } finally {
-            connection.writeFinished(segment);
+            // A failed write counts the frames it settled as written and the bytes that reached the socket.
+            connection.writeFinished(segment, future.isSuccess() ? frames : settled, future.isSuccess() ? total : written);
         }
     }
 
@@ -183,6 +184,7 @@ final class WriteCompletion implements ChannelProgressiveFutureListener {
         if (cause == null) {
             f.complete(null);
         } else {
+            connection.counters().failed(cause, 1);
             f.completeExceptionally(cause);
         }
         return true;
