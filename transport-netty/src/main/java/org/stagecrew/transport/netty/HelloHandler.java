@@ -25,6 +25,11 @@ final class HelloHandler extends ByteToMessageDecoder {
     /** What to do with a connection whose hello was accepted; must remove or replace {@code ctx.handler()}. */
     interface AcceptAction {
         void accepted(ChannelHandlerContext ctx, Address sender, PeerCredentials credentials);
+
+        /** A version 2 STREAM connection was accepted (only where the handler was given {@link AckStreams}). */
+        default void acceptedStream(ChannelHandlerContext ctx, Address sender, PeerCredentials credentials, AckStream stream) {
+            accepted(ctx, sender, credentials);
+        }
     }
 
     private final Address receiver;
@@ -32,6 +37,10 @@ final class HelloHandler extends ByteToMessageDecoder {
     private final int maxFrameLength;
     private final long helloTimeoutNanos;
     private final Admission admission;
+    /** The acknowledged streams of the transport (version 2 STREAM hellos), or null where only version 1 is spoken. */
+    private final AckStreams streams;
+    /** The version our notices carry: the hello's, once known to be one we speak. */
+    private int noticeVersion = Protocol.VERSION;
     private PeerCredentials credentials;
     private ScheduledFuture<?> timeout;
     private boolean done;
@@ -48,12 +57,34 @@ final class HelloHandler extends ByteToMessageDecoder {
     /** As above, counting in {@code discards} what a closing transport throws away. */
     static HelloHandler forInbox(Address receiver, Inbox inbox, FrameHandler eventLoopHandler, int maxFrameLength,
             long helloTimeoutNanos, Admission admission, Discards discards) {
-        return new HelloHandler(receiver, (ctx, sender, credentials) -> ctx.pipeline().replace(ctx.handler(), "frames",
-                new FrameBatchDecoder(receiver, sender, credentials, inbox, eventLoopHandler, maxFrameLength, admission, discards)),
-                maxFrameLength, helloTimeoutNanos, admission);
+        return forInbox(receiver, inbox, eventLoopHandler, maxFrameLength, helloTimeoutNanos, admission, discards, null);
+    }
+
+    /** As above, serving version 2 STREAM connections (acknowledged delivery) with {@code streams} if not null. */
+    static HelloHandler forInbox(Address receiver, Inbox inbox, FrameHandler eventLoopHandler, int maxFrameLength,
+            long helloTimeoutNanos, Admission admission, Discards discards, AckStreams streams) {
+        AcceptAction action = new AcceptAction() {
+            @Override
+            public void accepted(ChannelHandlerContext ctx, Address sender, PeerCredentials credentials) {
+                acceptedStream(ctx, sender, credentials, null);
+            }
+
+            @Override
+            public void acceptedStream(ChannelHandlerContext ctx, Address sender, PeerCredentials credentials, AckStream stream) {
+                ctx.pipeline().replace(ctx.handler(), "frames", new FrameBatchDecoder(receiver, sender, credentials, inbox,
+                        eventLoopHandler, maxFrameLength, admission, discards, stream));
+            }
+        };
+        return new HelloHandler(receiver, action, maxFrameLength, helloTimeoutNanos, admission, streams);
     }
 
     HelloHandler(Address receiver, AcceptAction onAccepted, int maxFrameLength, long helloTimeoutNanos, Admission admission) {
+        this(receiver, onAccepted, maxFrameLength, helloTimeoutNanos, admission, null);
+    }
+
+    HelloHandler(Address receiver, AcceptAction onAccepted, int maxFrameLength, long helloTimeoutNanos, Admission admission,
+            AckStreams streams) {
+        this.streams = streams;
         this.admission = admission;
         this.receiver = receiver;
         this.onAccepted = onAccepted;
@@ -113,12 +144,13 @@ final class HelloHandler extends ByteToMessageDecoder {
             return;
         }
         int version = in.getUnsignedByte(start + 4);
-        if (version != Protocol.VERSION) {
+        if (version != Protocol.VERSION && (version != ProtocolV2.VERSION || streams == null)) {
             reject(ctx, Protocol.UNSUPPORTED_VERSION, "protocol version " + version + " is not supported; this endpoint speaks "
-                    + Protocol.VERSION);
+                    + (streams == null ? "1" : "1 and 2"));
             in.skipBytes(in.readableBytes());
             return;
         }
+        noticeVersion = version;
         int addressLength = in.getUnsignedShort(start + Protocol.HELLO_ADDRESS_LENGTH_OFFSET);
         if (addressLength == 0 || addressLength > Protocol.MAX_HELLO_ADDRESS_LENGTH) {
             reject(ctx, Protocol.MALFORMED_HELLO, "hello address length " + addressLength + " is outside 1.."
@@ -126,13 +158,29 @@ final class HelloHandler extends ByteToMessageDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
-        if (in.readableBytes() < Protocol.HELLO_HEADER_LENGTH + addressLength) {
+        int end = Protocol.HELLO_HEADER_LENGTH + addressLength;
+        if (version == ProtocolV2.VERSION) {
+            if (in.readableBytes() < end + 1) {
+                return;
+            }
+            int kind = in.getUnsignedByte(start + end);
+            switch (kind) {
+                case ProtocolV2.KIND_STREAM:
+                    end += 1 + ProtocolV2.STREAM_FIELDS_LENGTH;
+                    break;
+                default:
+                    reject(ctx, Protocol.MALFORMED_HELLO, "hello kind " + kind + " is unknown; this endpoint knows kind "
+                            + ProtocolV2.KIND_STREAM + " (STREAM)");
+                    in.skipBytes(in.readableBytes());
+                    return;
+            }
+        }
+        if (in.readableBytes() < end) {
             return;
         }
         Address sender;
         try {
             sender = Protocol.decodeAddress(in, start + Protocol.HELLO_HEADER_LENGTH, addressLength);
-            in.skipBytes(Protocol.HELLO_HEADER_LENGTH + addressLength);
         } catch (IllegalArgumentException e) {
             reject(ctx, Protocol.MALFORMED_HELLO, "invalid sender address: " + e.getMessage());
             in.skipBytes(in.readableBytes());
@@ -140,8 +188,21 @@ final class HelloHandler extends ByteToMessageDecoder {
         }
         done = true;
         admission.accepted();
-        ctx.writeAndFlush(Protocol.encodeAccept(ctx.alloc(), maxFrameLength), ctx.voidPromise());
-        onAccepted.accepted(ctx, sender, credentials);
+        if (version == Protocol.VERSION) {
+            in.skipBytes(end);
+            ctx.writeAndFlush(Protocol.encodeAccept(ctx.alloc(), maxFrameLength), ctx.voidPromise());
+            onAccepted.accepted(ctx, sender, credentials);
+            return;
+        }
+        // Version 2, kind STREAM: the sender's stream and its oldest unacknowledged frame.
+        int fields = start + Protocol.HELLO_HEADER_LENGTH + addressLength + 1;
+        long streamIncarnation = in.getLong(fields);
+        long firstSequence = in.getLong(fields + 8);
+        in.skipBytes(end);
+        AckStream stream = streams.attach(sender, streamIncarnation, firstSequence, ctx.channel());
+        ctx.writeAndFlush(ProtocolV2.encodeStreamAccept(ctx.alloc(), maxFrameLength, streams.incarnation(), stream.resume()),
+                ctx.voidPromise());
+        onAccepted.acceptedStream(ctx, sender, credentials, stream);
     }
 
     private void reject(ChannelHandlerContext ctx, int code, String reason) {
@@ -151,7 +212,7 @@ final class HelloHandler extends ByteToMessageDecoder {
         done = true;
         admission.rejected();
         LOG.warn("rejected connection to {} from {} ({}): {}", receiver, credentials, Protocol.codeName(code), reason);
-        Protocol.sendNoticeAndClose(ctx, code, reason);
+        Protocol.sendNoticeAndClose(ctx, code, reason, noticeVersion);
     }
 
     @Override

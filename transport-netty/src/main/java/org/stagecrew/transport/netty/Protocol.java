@@ -107,6 +107,8 @@ final class Protocol {
     static final int MALFORMED_HELLO = 4;
     static final int PROTOCOL_ERROR = 5;
     static final int SHUTTING_DOWN = 6;
+    /** Version 2 only: after ACCEPTED, a cumulative acknowledgement of a STREAM connection; see {@link ProtocolV2}. */
+    static final int ACK = 7;
 
     private Protocol() {
     }
@@ -161,8 +163,15 @@ final class Protocol {
      * may then never read the notice. The caller discards what still arrives.
      */
     static void sendNoticeAndClose(ChannelHandlerContext ctx, int code, String reason) {
+        sendNoticeAndClose(ctx, code, reason, VERSION);
+    }
+
+    /** As {@link #sendNoticeAndClose(ChannelHandlerContext, int, String)}, with {@code version} in the notice. */
+    static void sendNoticeAndClose(ChannelHandlerContext ctx, int code, String reason, int version) {
         Channel channel = ctx.channel();
-        ctx.writeAndFlush(encodeNotice(ctx.alloc(), code, reason)).addListener(written -> {
+        ByteBuf notice = encodeNotice(ctx.alloc(), code, reason);
+        notice.setByte(4, version);
+        ctx.writeAndFlush(notice).addListener(written -> {
             if (written.isSuccess() && channel instanceof DuplexChannel && channel.isActive()) {
                 ((DuplexChannel) channel).shutdownOutput();
                 channel.eventLoop().schedule(() -> channel.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
@@ -181,6 +190,7 @@ final class Protocol {
             case MALFORMED_HELLO: return "MALFORMED_HELLO";
             case PROTOCOL_ERROR: return "PROTOCOL_ERROR";
             case SHUTTING_DOWN: return "SHUTTING_DOWN";
+            case ACK: return "ACK";
             default: return "UNKNOWN(" + code + ")";
         }
     }

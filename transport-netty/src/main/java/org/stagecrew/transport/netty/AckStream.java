@@ -1,0 +1,125 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.channel.Channel;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.stagecrew.transport.Address;
+
+/**
+ * One sender's acknowledged stream as this listener incarnation sees it: the number of the next
+ * frame it expects ({@code received}), the number below which the application has consumed every
+ * frame ({@code consumed}), and the one connection frames are taken from.
+ *
+ * <p>Deduplication: a reconnecting sender is told to resume at {@code received}, so it never
+ * writes again what this incarnation already holds; and a connection replaced by a newer one of the
+ * same stream hands nothing more on (its sender writes those frames again on the newer one).
+ *
+ * <p>Acknowledgement: when a consumer finishes a batch ({@link #consumed}), one task on the
+ * connection's event loop sends a single cumulative ACK with the highest number reached; batches
+ * consumed before it runs share it. So there is at most one ACK per consumed batch, never one per
+ * frame. Nothing is acknowledged once the transport is closing. Thread-safe.
+ */
+final class AckStream {
+    private final AckStreams owner;
+    private final Address sender;
+    private final long incarnation;
+    private final AtomicBoolean ackScheduled = new AtomicBoolean();
+    private final Runnable sendAck = this::sendAck;
+    // Guarded by this.
+    private Channel channel;
+    private long received;
+    private long consumed;
+    /** The highest number acknowledged on {@link #channel}, or that its sender knew of when it connected. */
+    private long acknowledged;
+    private boolean started;
+
+    AckStream(AckStreams owner, Address sender, long incarnation) {
+        this.owner = owner;
+        this.sender = sender;
+        this.incarnation = incarnation;
+    }
+
+    long incarnation() {
+        return incarnation;
+    }
+
+    Address sender() {
+        return sender;
+    }
+
+    synchronized void attach(Channel ch, long firstSequence) {
+        if (!started || received < firstSequence) {
+            // A new stream, or one whose sender holds acknowledgements we never gave (impossible unless state was
+            // dropped): start where the sender starts.
+            started = true;
+            received = firstSequence;
+            consumed = Math.max(consumed, firstSequence);
+        }
+        channel = ch;
+        acknowledged = firstSequence;
+        scheduleAck(); // frames consumed while the sender was away are acknowledged on the new connection
+    }
+
+    /** Where the sender of the connection just attached must resume writing. */
+    synchronized long resume() {
+        return received;
+    }
+
+    synchronized boolean isIdle() {
+        return channel == null;
+    }
+
+    /**
+     * {@code frames} whole frames were read from {@code ch}: returns the number following the last of
+     * them, or -1 if {@code ch} no longer carries this stream (they must be dropped). Event loop of {@code ch}.
+     */
+    synchronized long received(Channel ch, int frames) {
+        if (ch != channel) {
+            return -1;
+        }
+        received += frames;
+        return received;
+    }
+
+    /** The connection {@code ch} closed. */
+    synchronized void detach(Channel ch) {
+        if (channel == ch) {
+            channel = null;
+        }
+    }
+
+    /** The application has consumed every frame numbered below {@code end}. Any thread. */
+    void consumed(long end) {
+        synchronized (this) {
+            if (end <= consumed) {
+                return;
+            }
+            consumed = end;
+        }
+        scheduleAck();
+    }
+
+    private void scheduleAck() {
+        Channel ch;
+        synchronized (this) {
+            ch = channel;
+        }
+        if (ch != null && !owner.isClosing() && ackScheduled.compareAndSet(false, true)) {
+            ch.eventLoop().execute(sendAck);
+        }
+    }
+
+    private void sendAck() {
+        ackScheduled.set(false);
+        Channel ch;
+        long value;
+        synchronized (this) {
+            ch = channel;
+            value = consumed;
+            if (ch == null || value <= acknowledged || owner.isClosing()) {
+                return;
+            }
+            acknowledged = value;
+        }
+        ch.writeAndFlush(ProtocolV2.encodeAck(ch.alloc(), value), ch.voidPromise());
+    }
+}
