@@ -192,16 +192,16 @@ final class AckedConnection implements NoticeDecoder.Listener {
     }
 
     @Override
-    public void onAck(ChannelHandlerContext ctx, long acknowledged) {
+    public boolean onAck(ChannelHandlerContext ctx, long acknowledged) {
         if (ctx.channel() != channel || !accepted) {
-            return; // a connection we have given up
+            return true; // a connection we have given up
         }
         acksReceived++; // the event loop is the only writer
         long bytes = frames.acknowledge(acknowledged, completing);
         if (bytes < 0) {
             end(new ProtocolException("send to " + destination + " failed: the listener acknowledged frame "
                     + (acknowledged - 1) + ", which was never written (" + frames.written() + " were)"));
-            return;
+            return true;
         }
         budget.release(bytes);
         for (int i = 0; i < completing.size(); i++) {
@@ -212,6 +212,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
             }
         }
         completing.clear();
+        return true;
     }
 
     @Override

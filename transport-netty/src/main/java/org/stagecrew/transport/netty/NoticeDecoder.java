@@ -44,10 +44,13 @@ final class NoticeDecoder extends ByteToMessageDecoder {
             onAccepted(ctx, peerMaxFrameLength);
         }
 
-        /** A version 2 ACK: every frame numbered below {@code acknowledged} was handed to the listener's application. */
-        default void onAck(ChannelHandlerContext ctx, long acknowledged) {
-            onFailure(ctx, new ProtocolException("the listener sent an ACK notice on a connection that is not an acknowledged"
-                    + " stream"));
+        /**
+         * A version 2 ACK: every frame numbered below {@code acknowledged} was handed to the
+         * listener's application. Returns false (the default) if this is no acknowledged stream: the
+         * ACK then breaks the protocol.
+         */
+        default boolean onAck(ChannelHandlerContext ctx, long acknowledged) {
+            return false;
         }
     }
 
@@ -116,14 +119,15 @@ final class NoticeDecoder extends ByteToMessageDecoder {
                     }
                     break;
                 case Protocol.ACK:
-                    if (version == ProtocolV2.VERSION && detailLength == ProtocolV2.ACK_DETAIL_LENGTH) {
-                        listener.onAck(ctx, in.getLong(detail));
+                    if (version == ProtocolV2.VERSION && detailLength == ProtocolV2.ACK_DETAIL_LENGTH
+                            && listener.onAck(ctx, in.getLong(detail))) {
                         break;
                     }
                     finished = true;
                     in.skipBytes(in.readableBytes());
                     listener.onFailure(ctx, new ProtocolException("send to " + peer + " failed: the listener sent an ACK notice"
-                            + " of version " + version + " with " + detailLength + " detail bytes; ACK needs version 2 and 8 bytes"));
+                            + " (version " + version + ", " + detailLength + " detail bytes) on a connection that is not an"
+                            + " acknowledged stream of version 2, or of another length than 8 bytes"));
                     return;
                 default:
                     // Any other code is the listener's last notice (PROTOCOL.md): nothing after it is read.

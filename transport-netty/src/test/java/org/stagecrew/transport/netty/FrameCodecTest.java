@@ -167,7 +167,7 @@ class FrameCodecTest {
 
             PeerRejectedException rejected = assertInstanceOf(PeerRejectedException.class, client.next());
             assertEquals(1, rejected.code());
-            assertEquals("protocol version 9 is not supported; this endpoint speaks 1", rejected.reason());
+            assertEquals("protocol version 9 is not supported; this endpoint speaks 1 and 2", rejected.reason());
             assertTrue(rejected.getMessage().contains("(UNSUPPORTED_VERSION)"), rejected.getMessage());
             assertTrue(rejected.getMessage().contains(transport.address().toString()), rejected.getMessage());
             channel.closeFuture().get(WAIT_SECONDS, TimeUnit.SECONDS);
