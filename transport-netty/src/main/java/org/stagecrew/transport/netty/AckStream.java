@@ -16,7 +16,9 @@ import org.stagecrew.transport.Address;
  * <p>Acknowledgement: when a consumer finishes a batch ({@link #consumed}), one task on the
  * connection's event loop sends a single cumulative ACK with the highest number reached; batches
  * consumed before it runs share it. So there is at most one ACK per consumed batch, never one per
- * frame. Nothing is acknowledged once the transport is closing. Thread-safe.
+ * frame. What is consumed once the transport is closing is not counted (it is what the close
+ * discards); what was consumed before is still acknowledged, ahead of the close's SHUTTING_DOWN
+ * notice, which the event loop writes after the ACK task. Thread-safe.
  */
 final class AckStream {
     private final AckStreams owner;
@@ -89,6 +91,9 @@ final class AckStream {
 
     /** The application has consumed every frame numbered below {@code end}. Any thread. */
     void consumed(long end) {
+        if (owner.isClosing()) {
+            return; // a closing transport discards what it holds: a batch released now was not consumed
+        }
         synchronized (this) {
             if (end <= consumed) {
                 return;
@@ -103,7 +108,7 @@ final class AckStream {
         synchronized (this) {
             ch = channel;
         }
-        if (ch != null && !owner.isClosing() && ackScheduled.compareAndSet(false, true)) {
+        if (ch != null && ackScheduled.compareAndSet(false, true)) {
             ch.eventLoop().execute(sendAck);
         }
     }
@@ -115,7 +120,7 @@ final class AckStream {
         synchronized (this) {
             ch = channel;
             value = consumed;
-            if (ch == null || value <= acknowledged || owner.isClosing()) {
+            if (ch == null || value <= acknowledged) {
                 return;
             }
             acknowledged = value;

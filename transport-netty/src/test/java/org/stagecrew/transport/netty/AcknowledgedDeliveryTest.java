@@ -89,6 +89,19 @@ class AcknowledgedDeliveryTest {
     }
 
     @Test
+    void aReceiverThatClosesRightAfterConsumingStillAcknowledges() throws Exception {
+        try (Transport sender = acknowledged()) {
+            Transport receiver = receiver("r.sock");
+            CompletableFuture<Void> sent = sender.send(receiver.address(), number(1));
+            try (Frame frame = receiver.receive(WAIT)) {
+                assertNotNull(frame);
+            }
+            receiver.close(); // the ACK was queued before the close's SHUTTING_DOWN, and goes out first
+            sent.get(WAIT.toSeconds(), SECONDS);
+        }
+    }
+
+    @Test
     void anEventLoopHandlerAcknowledgesWhenItReturns() throws Exception {
         AtomicLong seen = new AtomicLong();
         try (Transport receiver = Transport.open(config(Delivery.written()).eventLoopHandler(f -> seen.incrementAndGet()).build());
