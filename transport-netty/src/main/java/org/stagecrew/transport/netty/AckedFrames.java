@@ -88,25 +88,28 @@ final class AckedFrames {
      * payload above {@code maxPayload} ({@link #takeTooLarge}). Null if there is nothing to write.
      */
     synchronized ByteBuf take(ByteBufAllocator alloc, long maxPayload) {
-        ByteBuf out = null;
-        Held next;
-        while (ended == null && (next = queued.peekFirst()) != null && next.payloadLength() <= maxPayload) {
-            ByteBuf frame = next.frame;
-            int length = frame.readableBytes();
-            if (length >= CHUNK / 4) {
-                if (out != null) {
-                    return out; // the chunk first; this frame next time
-                }
-                unacked.addLast(queued.pollFirst());
-                return frame.retainedDuplicate();
-            }
-            if (out == null) {
-                out = alloc.directBuffer(CHUNK);
-            } else if (out.writableBytes() < length) {
-                return out;
-            }
-            out.writeBytes(frame, frame.readerIndex(), length);
+        Held next = queued.peekFirst();
+        if (ended != null || next == null || next.payloadLength() > maxPayload) {
+            return null;
+        }
+        if (next.frame.readableBytes() >= CHUNK / 4) {
             unacked.addLast(queued.pollFirst());
+            return next.frame.retainedDuplicate();
+        }
+        // Sized to the frames it takes, so that the memory a full socket holds is what the frames need.
+        int size = 0;
+        for (Held h : queued) {
+            int length = h.frame.readableBytes();
+            if (length >= CHUNK / 4 || size + length > CHUNK || h.payloadLength() > maxPayload) {
+                break;
+            }
+            size += length;
+        }
+        ByteBuf out = alloc.directBuffer(size, size);
+        while (out.isWritable()) {
+            Held h = queued.pollFirst();
+            out.writeBytes(h.frame, h.frame.readerIndex(), h.frame.readableBytes());
+            unacked.addLast(h);
         }
         return out;
     }

@@ -103,13 +103,18 @@ final class AckedSends {
 
     /** Hands the encoded frame to the destination's stream; a stream that has just ended is replaced once. */
     private void hold(Address destination, ByteBuf frame, CompletableFuture<Void> future) {
-        TransportException ended = streamTo(destination).add(frame, future);
+        AckedConnection stream = streamTo(destination);
+        TransportException ended = stream.add(frame, future);
         if (ended != null) {
-            ended = streamTo(destination).add(frame, future);
+            stream = streamTo(destination);
+            ended = stream.add(frame, future);
         }
         if (ended != null) {
             frame.release();
             throw ended;
+        }
+        if (!transport.isOpen()) {
+            endClosed(stream); // the close may have ended the streams before this one took the frame
         }
     }
 
@@ -171,8 +176,12 @@ final class AckedSends {
     /** Fails every frame held with the transport's close. */
     void close() {
         for (AckedConnection stream : streams.values()) {
-            stream.end(new TransportClosedException("send to " + stream.destination() + " failed: transport "
-                    + transport.address() + " is closed before the destination acknowledged the frame"));
+            endClosed(stream);
         }
+    }
+
+    private void endClosed(AckedConnection stream) {
+        stream.end(new TransportClosedException("send to " + stream.destination() + " failed: transport "
+                + transport.address() + " is closed before the destination acknowledged the frame"));
     }
 }
