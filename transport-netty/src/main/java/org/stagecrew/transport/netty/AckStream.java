@@ -1,6 +1,8 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.channel.Channel;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.stagecrew.transport.Address;
 
@@ -15,12 +17,15 @@ import org.stagecrew.transport.Address;
  *
  * <p>Acknowledgement: when a consumer finishes a batch ({@link #consumed}), one task on the
  * connection's event loop sends a single cumulative ACK with the highest number reached; batches
- * consumed before it runs share it. So there is at most one ACK per consumed batch, never one per
- * frame. What is consumed once the transport is closing is not counted (it is what the close
+ * consumed before it runs share it, and ACKs of one stream are at least 1 ms apart. So there is at
+ * most one ACK per consumed batch and per millisecond, never one per frame. What is consumed once the transport is closing is not counted (it is what the close
  * discards); what was consumed before is still acknowledged, ahead of the close's SHUTTING_DOWN
  * notice, which the event loop writes after the ACK task. Thread-safe.
  */
 final class AckStream {
+    /** The shortest time between two ACKs of one stream: 1 ms, so at most 1000 ACKs a second, each for many frames. */
+    static final long MIN_ACK_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
     private final AckStreams owner;
     private final Address sender;
     private final long incarnation;
@@ -33,6 +38,9 @@ final class AckStream {
     /** The highest number acknowledged on {@link #channel}, or that its sender knew of when it connected. */
     private long acknowledged;
     private boolean started;
+    /** When the last ACK went out, and whether one did: ACKs of one stream are at least {@link #MIN_ACK_INTERVAL_NANOS} apart. */
+    private long lastAckNanos;
+    private boolean sentAny;
 
     AckStream(AckStreams owner, Address sender, long incarnation) {
         this.owner = owner;
@@ -114,16 +122,33 @@ final class AckStream {
     }
 
     private void sendAck() {
-        ackScheduled.set(false);
         Channel ch;
         long value;
         synchronized (this) {
             ch = channel;
+            if (ch == null) {
+                ackScheduled.set(false);
+                return;
+            }
+            long now = ch.eventLoop().ticker().nanoTime();
+            long wait = lastAckNanos + MIN_ACK_INTERVAL_NANOS - now;
+            if (wait > 0 && sentAny) {
+                // Another ACK so soon would cost the two peers a syscall and a wake-up each for a few frames: later.
+                try {
+                    ch.eventLoop().schedule(sendAck, wait, TimeUnit.NANOSECONDS);
+                } catch (RejectedExecutionException e) {
+                    ackScheduled.set(false); // the event loop stops, and the connection with it
+                }
+                return;
+            }
+            ackScheduled.set(false);
             value = consumed;
-            if (ch == null || value <= acknowledged) {
+            if (value <= acknowledged) {
                 return;
             }
             acknowledged = value;
+            lastAckNanos = now;
+            sentAny = true;
         }
         ch.writeAndFlush(ProtocolV2.encodeAck(ch.alloc(), value), ch.voidPromise());
     }

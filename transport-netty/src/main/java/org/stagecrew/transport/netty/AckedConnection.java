@@ -46,6 +46,7 @@ import org.stagecrew.transport.TransportTimeoutException;
 final class AckedConnection implements NoticeDecoder.Listener {
     static final long MIN_BACKOFF_MILLIS = 10;
     static final long MAX_BACKOFF_MILLIS = 1_000;
+
     private final NettyTransport transport;
     private final AckedSends owner;
     private final Address destination;
@@ -163,13 +164,21 @@ final class AckedConnection implements NoticeDecoder.Listener {
 
     @Override
     public void onAccepted(ChannelHandlerContext ctx, long peerMaxFrameLength) {
+        if (ctx.channel() != channel) {
+            ctx.close();
+            return;
+        }
         end(new ProtocolException("send to " + destination + " failed: the listener accepted an acknowledged stream without"
                 + " stating where to resume (a version 1 ACCEPTED)"));
     }
 
     @Override
     public void onStreamAccepted(ChannelHandlerContext ctx, long peerMaxFrameLength, long listenerIncarnation, long resume) {
-        if (ctx.channel() != channel || accepted) {
+        if (ctx.channel() != channel) {
+            ctx.close(); // a connection we have given up (timed out, say), whose answer came late
+            return;
+        }
+        if (accepted) {
             end(new ProtocolException("send to " + destination + " failed: the listener accepted the stream twice"));
             return;
         }

@@ -28,7 +28,8 @@ import org.stagecrew.transport.PeerPolicy;
  *   <li>a STREAM hello is answered by {@code ACCEPTED} with 20 detail bytes: the maximum payload,
  *       the listener's incarnation, and, for a stream new to it, the first sequence number;
  *   <li>once consumed, the frames behind it are acknowledged with {@code ACK} notices (code 7,
- *       8 detail bytes) whose numbers grow and end at the first sequence number plus the frames consumed;
+ *       8 detail bytes, at least 1 ms apart) whose numbers grow and end at the first sequence number
+ *       plus the frames consumed;
  *   <li>every buffer is released after close.
  * </ul>
  * Input: a config byte (the maximum payload, as in {@link HelloHandlerFuzzTest}), then reads.
@@ -77,6 +78,9 @@ class StreamHelloFuzzTest {
                 channel.runPendingTasks();
                 drain(channel, notices);
             }
+            channel.advanceTimeBy(AckStream.MIN_ACK_INTERVAL_NANOS, TimeUnit.NANOSECONDS); // the last ACK may wait its turn
+            channel.runScheduledPendingTasks();
+            drain(channel, notices);
             check(verdict, max, streams.incarnation(), stream, notices, consumed, channel.isActive());
         } finally {
             channel.finishAndReleaseAll();
