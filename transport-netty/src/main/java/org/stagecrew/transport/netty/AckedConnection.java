@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.DeliveryTimeoutException;
 import org.stagecrew.transport.FrameTooLargeException;
-import org.stagecrew.transport.PeerRejectedException;
 import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportTimeoutException;
@@ -65,6 +64,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
     private Channel channel;
     private boolean accepted;
     private long peerMaxFrameLength;
+    /** The listener incarnation that accepted the latest connection (for debugging: resume numbers say all). */
     private long listenerIncarnation;
     /** ACK notices received; written by the event loop only. */
     private volatile long acksReceived;
@@ -103,11 +103,6 @@ final class AckedConnection implements NoticeDecoder.Listener {
     /** ACK notices received so far; for tests. */
     long acksReceived() {
         return acksReceived;
-    }
-
-    /** The listener incarnation that accepted the latest connection, or 0; for tests. Event loop. */
-    long listenerIncarnation() {
-        return listenerIncarnation;
     }
 
     /**
@@ -245,7 +240,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
         accepted = false;
         connectTimeout.cancel(false);
         ch.close();
-        TransportException fatal = fatal(cause);
+        TransportException fatal = Failures.endingStream(destination, cause);
         if (fatal != null) {
             end(fatal);
             return;
@@ -266,20 +261,6 @@ final class AckedConnection implements NoticeDecoder.Listener {
         backoffMillis = Math.min(2 * backoffMillis, MAX_BACKOFF_MILLIS);
     }
 
-    /** A cause that no reconnect can cure, worded for the sender; null for one that may pass. */
-    private TransportException fatal(TransportException cause) {
-        if (cause instanceof PeerRejectedException) {
-            PeerRejectedException rejected = (PeerRejectedException) cause;
-            if (rejected.code() == Protocol.UNSUPPORTED_VERSION) {
-                return new PeerRejectedException(destination, rejected.code(), "UNSUPPORTED_VERSION", "the destination speaks only"
-                        + " protocol 1, and acknowledged delivery needs protocol 2; send to it with Delivery.written()"
-                        + " (it said: " + rejected.reason() + ")");
-            }
-            return rejected.code() == Protocol.TOO_MANY_CONNECTIONS ? null : rejected;
-        }
-        return cause instanceof ProtocolException ? cause : null;
-    }
-
     private void windowEnded() {
         windowEnd = null;
         if (channel != null && accepted) {
@@ -296,16 +277,18 @@ final class AckedConnection implements NoticeDecoder.Listener {
 
     // ---- writing: event loop ----
 
+    /**
+     * One drain pass. A pass that wrote something runs again as the loop's next task, so that while
+     * frames flow the senders find the drain scheduled and wake nobody; a pass that finds nothing
+     * goes idle, and looks once more after clearing the flag.
+     */
     private void drain() {
-        drainScheduled.set(false);
-        if (channel == null) {
-            if (retry == null && downSince < 0) {
+        if (channel == null || !accepted) {
+            drainScheduled.set(false);
+            if (channel == null && retry == null && downSince < 0) {
                 connect(); // idle: the first frame connects
             }
-            return;
-        }
-        if (!accepted) {
-            return; // onStreamAccepted drains
+            return; // else onStreamAccepted drains
         }
         Channel ch = channel;
         boolean wrote = false;
@@ -320,6 +303,14 @@ final class AckedConnection implements NoticeDecoder.Listener {
         }
         if (wrote) {
             ch.flush();
+            if (ch.isWritable()) {
+                loop.execute(drainTask); // stays scheduled
+                return;
+            }
+        }
+        drainScheduled.set(false); // idle, or unwritable until onWritabilityChanged
+        if (ch.isWritable() && frames.hasQueued() && drainScheduled.compareAndSet(false, true)) {
+            loop.execute(drainTask);
         }
     }
 

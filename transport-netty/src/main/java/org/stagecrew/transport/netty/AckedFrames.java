@@ -60,6 +60,11 @@ final class AckedFrames {
         return first + unacked.size();
     }
 
+    /** Whether frames wait to be written. */
+    synchronized boolean hasQueued() {
+        return ended == null && !queued.isEmpty();
+    }
+
     synchronized boolean isHolding() {
         return ended == null && (!queued.isEmpty() || !unacked.isEmpty());
     }
