@@ -289,9 +289,7 @@ final class NettyTransport implements Transport, FrameSignals {
         for (OutboundConnection connection : sends.connections()) {
             failing.add(sweepAfterClose(connection));
         }
-        if (sends.acknowledged() != null) {
-            sends.acknowledged().close();
-        }
+        sends.closeAcknowledged();
         inbox.close();
         consumer.releaseAfterClose();
         if (group == LocalLoop.shared()) {

@@ -50,6 +50,13 @@ final class SendSide {
         return acked;
     }
 
+    /** Fails every frame that acknowledged delivery still holds: the transport is closing. */
+    void closeAcknowledged() {
+        if (acked != null) {
+            acked.close();
+        }
+    }
+
     /** {@link org.stagecrew.transport.Transport#send(Address, ByteBuf)}: queues with a future, or fails it at once. */
     CompletableFuture<Void> send(Address destination, ByteBuf payload) {
         Objects.requireNonNull(destination, "destination");
