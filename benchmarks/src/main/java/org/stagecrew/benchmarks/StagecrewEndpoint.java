@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Delivery;
 import org.stagecrew.transport.FrameHandler;
 import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.Transport;
@@ -39,6 +40,11 @@ final class StagecrewEndpoint implements Endpoint {
 
     private static TransportConfig.Builder config(Path socketDirectory, IoMode mode) {
         return TransportConfig.builder().socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-");
+    }
+
+    /** Acknowledged delivery: each frame is kept until the receiving application has consumed it. */
+    static Endpoint openAcknowledged(Path socketDirectory, IoMode mode) {
+        return new StagecrewEndpoint(config(socketDirectory, mode).delivery(Delivery.acknowledged()), false);
     }
 
     /** The low-latency configuration: a busy-polling event loop that hands frames to the sink itself. */

@@ -8,6 +8,8 @@ enum Variant {
     EPOLL("stagecrew epoll", IoMode.EPOLL),
     /** The opt-in low-latency mode: busy-polling event loops, frames handled on the event loop. Ping-pong only. */
     EPOLL_BUSY("stagecrew epoll busy-poll", IoMode.EPOLL),
+    /** Acknowledged delivery (protocol version 2): a frame is kept until the receiver's application consumed it. */
+    EPOLL_ACKED("stagecrew epoll acknowledged", IoMode.EPOLL),
     IO_URING("stagecrew io_uring", IoMode.IO_URING),
     NIO("stagecrew nio", IoMode.NIO),
     TCP("netty tcp loopback (our codec)", null),
@@ -42,6 +44,8 @@ enum Variant {
                 return JdkBaselineEndpoint.open(socketDirectory);
             case EPOLL_BUSY:
                 return StagecrewEndpoint.openBusyPoll(socketDirectory, mode);
+            case EPOLL_ACKED:
+                return StagecrewEndpoint.openAcknowledged(socketDirectory, mode);
             default:
                 return StagecrewEndpoint.open(socketDirectory, mode);
         }

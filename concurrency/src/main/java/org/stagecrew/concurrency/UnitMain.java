@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Delivery;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
@@ -158,7 +159,9 @@ public final class UnitMain {
 
     private static TransportConfig controlConfig(TransportConfig config, Address unit) {
         String fileName = unit.isAbstract() ? unit.path() : Path.of(unit.path()).getFileName().toString();
-        return config.toBuilder().fileName(fileName + Control.CONTROL_SUFFIX).inboxCapacity(16, 64 * 1024).build();
+        // Control answers are fire-and-forget: a stopper that has hung up must not hold the unit's exit for an acknowledgement.
+        return config.toBuilder().fileName(fileName + Control.CONTROL_SUFFIX).inboxCapacity(16, 64 * 1024)
+                .delivery(Delivery.written()).build();
     }
 
     private static void startControlThread(UnitSpec spec, Transport control, Runnable requestStop) {

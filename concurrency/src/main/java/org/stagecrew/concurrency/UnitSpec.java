@@ -12,6 +12,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Properties;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Delivery;
 import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.TransportConfig;
 
@@ -72,6 +73,9 @@ final class UnitSpec {
         p.setProperty("helloTimeout", c.helloTimeout().toString());
         p.setProperty("ioThreads", Integer.toString(c.ioThreads()));
         p.setProperty("maxConnections", Integer.toString(c.maxConnections()));
+        if (c.delivery().isAcknowledged()) {
+            p.setProperty("redeliveryWindow", c.delivery().redeliveryWindow().toString());
+        }
         StringWriter text = new StringWriter();
         try {
             p.store(text, null);
@@ -103,6 +107,8 @@ final class UnitSpec {
                 .helloTimeout(Duration.parse(p.getProperty("helloTimeout")))
                 .ioThreads(Integer.parseInt(p.getProperty("ioThreads")))
                 .maxConnections(Integer.parseInt(p.getProperty("maxConnections")))
+                .delivery(p.getProperty("redeliveryWindow") == null ? Delivery.written()
+                        : Delivery.acknowledged(Duration.parse(p.getProperty("redeliveryWindow"))))
                 .build();
         String parent = p.getProperty("parent");
         return new UnitSpec(p.getProperty("task"), p.getProperty("name"), Boolean.parseBoolean(p.getProperty("daemon")),

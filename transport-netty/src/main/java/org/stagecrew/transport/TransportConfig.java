@@ -174,6 +174,11 @@ public final class TransportConfig {
         return b.eventLoopHandler;
     }
 
+    /** What a send promises: written to the socket (the default), or acknowledged by the destination. See {@link Delivery}. */
+    public Delivery delivery() {
+        return b.delivery;
+    }
+
     @Override
     public String toString() {
         return "TransportConfig{socketDirectory=" + b.socketDirectory + ", fileName=" + b.fileName
@@ -183,7 +188,7 @@ public final class TransportConfig {
                 + ", inboxCapacityFrames=" + b.inboxCapacityFrames + ", inboxCapacityBytes=" + b.inboxCapacityBytes
                 + ", connectTimeout=" + b.connectTimeout + ", helloTimeout=" + b.helloTimeout
                 + ", ioThreads=" + b.ioThreads + ", peerPolicy=" + b.peerPolicy + ", maxConnections=" + b.maxConnections
-                + ", busyPoll=" + b.busyPoll + ", eventLoopHandler=" + b.eventLoopHandler + '}';
+                + ", busyPoll=" + b.busyPoll + ", eventLoopHandler=" + b.eventLoopHandler + ", delivery=" + b.delivery + '}';
     }
 
     /** Fluent builder of {@link TransportConfig}; not thread-safe. */
@@ -206,6 +211,7 @@ public final class TransportConfig {
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private boolean busyPoll;
         private FrameHandler eventLoopHandler;
+        private Delivery delivery = Delivery.written();
 
         private Builder() {
         }
@@ -229,6 +235,7 @@ public final class TransportConfig {
             maxConnections = other.maxConnections;
             busyPoll = other.busyPoll;
             eventLoopHandler = other.eventLoopHandler;
+            delivery = other.delivery;
         }
 
         /** Sets the socket directory; {@code null} restores the default. */
@@ -343,6 +350,12 @@ public final class TransportConfig {
             return this;
         }
 
+        /** Sets the delivery mode; default {@link Delivery#written()}. */
+        public Builder delivery(Delivery delivery) {
+            this.delivery = delivery;
+            return this;
+        }
+
         /**
          * Checks every value and returns the configuration.
          *
@@ -356,6 +369,7 @@ public final class TransportConfig {
             Objects.requireNonNull(helloTimeout, "helloTimeout");
             Objects.requireNonNull(undeliverableHandler, "undeliverableHandler");
             Objects.requireNonNull(peerPolicy, "peerPolicy");
+            Objects.requireNonNull(delivery, "delivery");
             ConfigChecks.between("maxConnections", maxConnections, 1, 65_536);
             ConfigChecks.fileNames(fileName, fileNamePrefix);
             ConfigChecks.between("maxFrameLength", maxFrameLength, 0, MAX_FRAME_LENGTH_LIMIT);

@@ -10,6 +10,8 @@ import org.stagecrew.transport.Address;
 import org.stagecrew.transport.AddressInUseException;
 import org.stagecrew.transport.ConnectionRefusedException;
 import org.stagecrew.transport.PeerDiedException;
+import org.stagecrew.transport.PeerRejectedException;
+import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportTimeoutException;
@@ -90,6 +92,23 @@ final class Failures {
     static String describe(Address peer) {
         long pid = peer.isAbstract() ? -1 : AddressLock.ownerPid(peer.toPath()).orElse(-1);
         return pid > 0 ? peer + " (pid " + pid + ")" : peer + " (pid unknown)";
+    }
+
+    /**
+     * For an acknowledged stream ({@link AckedConnection}): a cause that no reconnect can cure, worded
+     * for the sender; null for one that may pass (the destination down, closing, or busy).
+     */
+    static TransportException endingStream(Address destination, TransportException cause) {
+        if (cause instanceof PeerRejectedException) {
+            PeerRejectedException rejected = (PeerRejectedException) cause;
+            if (rejected.code() == Protocol.UNSUPPORTED_VERSION) {
+                return new PeerRejectedException(destination, rejected.code(), "UNSUPPORTED_VERSION", "the destination speaks only"
+                        + " protocol 1, and acknowledged delivery needs protocol 2; send to it with Delivery.written()"
+                        + " (it said: " + rejected.reason() + ")");
+            }
+            return rejected.code() == Protocol.TOO_MANY_CONNECTIONS ? null : rejected;
+        }
+        return cause instanceof ProtocolException ? cause : null;
     }
 
     static TransportException bindFailed(Address address, boolean inJvm, Throwable cause) {

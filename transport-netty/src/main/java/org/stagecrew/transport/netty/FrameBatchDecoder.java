@@ -42,6 +42,8 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private final PeerCounters counters;
     private boolean counted;
     private final int maxFrameLength;
+    /** The acknowledged stream this connection carries (protocol version 2), or null. */
+    private final AckStream stream;
     /** The bytes of one small frame that a read cut short (or of a length field), copied; or null. */
     private ByteBuf partial;
     /** The large frame being put together from the reads that carry it, or null. */
@@ -56,6 +58,13 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
 
     FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
             int maxFrameLength, Admission admission, Discards discards) {
+        this(receiver, sender, credentials, inbox, eventLoopHandler, maxFrameLength, admission, discards, null);
+    }
+
+    /** A decoder of an acknowledged {@code stream} (protocol version 2), if not null. */
+    FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
+            int maxFrameLength, Admission admission, Discards discards, AckStream stream) {
+        this.stream = stream;
         this.discards = discards;
         this.eventLoopHandler = eventLoopHandler;
         this.view = eventLoopHandler == null ? null : new FrameView();
@@ -185,6 +194,15 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             batch.buffer.release();
             return;
         }
+        if (stream != null) {
+            long end = stream.received(ctx.channel(), batch.frames);
+            if (end < 0) {
+                batch.buffer.release(); // a newer connection of the stream took over, and its sender writes these there
+                return;
+            }
+            batch.stream = stream;
+            batch.streamEnd = end;
+        }
         if (eventLoopHandler == null) {
             inbox.add(ctx.channel(), batch);
             return;
@@ -212,6 +230,14 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             view.clear();
             buffer.release();
         }
+        if (stream != null && !discards.isDiscarding()) {
+            stream.consumed(batch.streamEnd); // the handler returned for every frame of the batch
+        }
+    }
+
+    /** The protocol version of this connection's notices. */
+    int version() {
+        return stream != null ? ProtocolV2.VERSION : Protocol.VERSION;
     }
 
     private void protocolError(ChannelHandlerContext ctx, long length) {
@@ -222,7 +248,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         String reason = "frame length " + length + " exceeds maxFrameLength " + maxFrameLength + " of " + receiver;
         LOG.warn("closing connection from {} ({}) to {}: {}", sender, credentials, receiver, reason);
         Jfr.protocolError(receiver, sender, credentials, true, reason);
-        Protocol.sendNoticeAndClose(ctx, Protocol.PROTOCOL_ERROR, reason);
+        Protocol.sendNoticeAndClose(ctx, version(), Protocol.PROTOCOL_ERROR, reason);
     }
 
     /** Who sends on this connection, for log lines: address and credentials (pid, uid). */
@@ -241,6 +267,9 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             releasePartial();
         }
         countClosed();
+        if (stream != null) {
+            stream.detach(ctx.channel());
+        }
         super.channelInactive(ctx);
     }
 

@@ -16,7 +16,8 @@ import org.stagecrew.transport.PeerCredentials;
  * The listening side of the hello exchange: reads the connector's hello, answers with a notice, and
  * on acceptance hands the channel on to an {@link AcceptAction}, which replaces this handler (bytes
  * that arrived behind the hello pass on to the handler that follows it); a version 2 hello of kind
- * CONTROL is handed to a {@link ControlResponder} instead. A hello that is malformed, of another version, or
+ * STREAM carries an acknowledged stream, one of kind CONTROL is handed to a {@link ControlResponder}
+ * instead. A hello that is malformed, of another version, or
  * not complete within the hello timeout gets a rejecting notice and the connection is closed.
  * Confined to the channel's event loop.
  */
@@ -26,6 +27,11 @@ final class HelloHandler extends ByteToMessageDecoder {
     /** What to do with a connection whose hello was accepted; must remove or replace {@code ctx.handler()}. */
     interface AcceptAction {
         void accepted(ChannelHandlerContext ctx, Address sender, PeerCredentials credentials);
+
+        /** A version 2 STREAM connection was accepted (only where the handler was given {@link AckStreams}). */
+        default void acceptedStream(ChannelHandlerContext ctx, Address sender, PeerCredentials credentials, AckStream stream) {
+            accepted(ctx, sender, credentials);
+        }
     }
 
     private final Address receiver;
@@ -33,6 +39,8 @@ final class HelloHandler extends ByteToMessageDecoder {
     private final int maxFrameLength;
     private final long helloTimeoutNanos;
     private final Admission admission;
+    /** The acknowledged streams of the transport (version 2 STREAM hellos), or null where only version 1 is spoken. */
+    private final AckStreams streams;
     private PeerCredentials credentials;
     /** The connector's address, once its hello has been read that far. */
     private Address sender;
@@ -51,12 +59,34 @@ final class HelloHandler extends ByteToMessageDecoder {
     /** As above, counting in {@code discards} what a closing transport throws away. */
     static HelloHandler forInbox(Address receiver, Inbox inbox, FrameHandler eventLoopHandler, int maxFrameLength,
             long helloTimeoutNanos, Admission admission, Discards discards) {
-        return new HelloHandler(receiver, (ctx, sender, credentials) -> ctx.pipeline().replace(ctx.handler(), "frames",
-                new FrameBatchDecoder(receiver, sender, credentials, inbox, eventLoopHandler, maxFrameLength, admission, discards)),
-                maxFrameLength, helloTimeoutNanos, admission);
+        return forInbox(receiver, inbox, eventLoopHandler, maxFrameLength, helloTimeoutNanos, admission, discards, null);
+    }
+
+    /** As above, serving version 2 STREAM connections (acknowledged delivery) with {@code streams} if not null. */
+    static HelloHandler forInbox(Address receiver, Inbox inbox, FrameHandler eventLoopHandler, int maxFrameLength,
+            long helloTimeoutNanos, Admission admission, Discards discards, AckStreams streams) {
+        AcceptAction action = new AcceptAction() {
+            @Override
+            public void accepted(ChannelHandlerContext ctx, Address sender, PeerCredentials credentials) {
+                acceptedStream(ctx, sender, credentials, null);
+            }
+
+            @Override
+            public void acceptedStream(ChannelHandlerContext ctx, Address sender, PeerCredentials credentials, AckStream stream) {
+                ctx.pipeline().replace(ctx.handler(), "frames", new FrameBatchDecoder(receiver, sender, credentials, inbox,
+                        eventLoopHandler, maxFrameLength, admission, discards, stream));
+            }
+        };
+        return new HelloHandler(receiver, action, maxFrameLength, helloTimeoutNanos, admission, streams);
     }
 
     HelloHandler(Address receiver, AcceptAction onAccepted, int maxFrameLength, long helloTimeoutNanos, Admission admission) {
+        this(receiver, onAccepted, maxFrameLength, helloTimeoutNanos, admission, null);
+    }
+
+    HelloHandler(Address receiver, AcceptAction onAccepted, int maxFrameLength, long helloTimeoutNanos, Admission admission,
+            AckStreams streams) {
+        this.streams = streams;
         this.admission = admission;
         this.receiver = receiver;
         this.onAccepted = onAccepted;
@@ -129,8 +159,34 @@ final class HelloHandler extends ByteToMessageDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
-        int helloLength = Protocol.HELLO_HEADER_LENGTH + addressLength + (version == Protocol.VERSION_2 ? Protocol.HELLO_KIND_LENGTH : 0);
-        if (in.readableBytes() < helloLength) {
+        int end = Protocol.HELLO_HEADER_LENGTH + addressLength;
+        int kind = -1;
+        if (version == Protocol.VERSION_2) {
+            if (in.readableBytes() < end + Protocol.HELLO_KIND_LENGTH) {
+                return;
+            }
+            kind = in.getUnsignedByte(start + end);
+            switch (kind) {
+                case ProtocolV2.KIND_STREAM:
+                    if (streams == null) {
+                        reject(ctx, version, Protocol.UNSUPPORTED_VERSION, "hello kind 0 (STREAM, acknowledged delivery) is not"
+                                + " served by this endpoint; it speaks protocol 1 for data and 2 for CONTROL only");
+                        in.skipBytes(in.readableBytes());
+                        return;
+                    }
+                    end += Protocol.HELLO_KIND_LENGTH + ProtocolV2.STREAM_FIELDS_LENGTH;
+                    break;
+                case Protocol.KIND_CONTROL:
+                    end += Protocol.HELLO_KIND_LENGTH;
+                    break;
+                default:
+                    reject(ctx, version, Protocol.MALFORMED_HELLO, "hello kind " + kind + " is not known; this endpoint knows "
+                            + ProtocolV2.KIND_STREAM + " (STREAM) and " + Protocol.KIND_CONTROL + " (CONTROL)");
+                    in.skipBytes(in.readableBytes());
+                    return;
+            }
+        }
+        if (in.readableBytes() < end) {
             return;
         }
         try {
@@ -140,26 +196,29 @@ final class HelloHandler extends ByteToMessageDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
-        if (version == Protocol.VERSION_2) {
-            int kind = in.getUnsignedByte(start + Protocol.HELLO_HEADER_LENGTH + addressLength);
-            switch (kind) {
-                case Protocol.KIND_CONTROL:
-                    in.skipBytes(helloLength);
-                    acceptControl(ctx);
-                    return;
-                default:
-                    reject(ctx, version, Protocol.MALFORMED_HELLO, "hello kind " + kind + " is not known; this endpoint knows "
-                            + Protocol.KIND_CONTROL + " (CONTROL)");
-                    in.skipBytes(in.readableBytes());
-                    return;
-            }
+        if (kind == Protocol.KIND_CONTROL) {
+            in.skipBytes(end);
+            acceptControl(ctx);
+            return;
         }
-        in.skipBytes(helloLength);
         done = true;
         admission.accepted();
         Jfr.established(receiver, sender, credentials, true);
-        ctx.writeAndFlush(Protocol.encodeAccept(ctx.alloc(), maxFrameLength), ctx.voidPromise());
-        onAccepted.accepted(ctx, sender, credentials);
+        if (version == Protocol.VERSION) {
+            in.skipBytes(end);
+            ctx.writeAndFlush(Protocol.encodeAccept(ctx.alloc(), maxFrameLength), ctx.voidPromise());
+            onAccepted.accepted(ctx, sender, credentials);
+            return;
+        }
+        // Version 2, kind STREAM: the sender's stream and its oldest unacknowledged frame.
+        int fields = start + Protocol.HELLO_HEADER_LENGTH + addressLength + Protocol.HELLO_KIND_LENGTH;
+        long streamIncarnation = in.getLong(fields);
+        long firstSequence = in.getLong(fields + 8);
+        in.skipBytes(end);
+        AckStream stream = streams.attach(sender, streamIncarnation, firstSequence, ctx.channel());
+        ctx.writeAndFlush(ProtocolV2.encodeStreamAccept(ctx.alloc(), maxFrameLength, streams.incarnation(), stream.resume()),
+                ctx.voidPromise());
+        onAccepted.acceptedStream(ctx, sender, credentials, stream);
     }
 
     /** A CONTROL connection: its pings are answered here, by a {@link ControlResponder}; nothing reaches the application. */

@@ -24,6 +24,11 @@ final class InboundBatch {
     /** Frames not yet handed out; consumer-side state. */
     int remaining;
 
+    /** The acknowledged stream the frames belong to (protocol version 2), or null. Set before the batch is handed on. */
+    AckStream stream;
+    /** With {@link #stream}: the sequence number following the batch's last frame. */
+    long streamEnd;
+
     InboundBatch(Address sender, PeerCredentials credentials, ByteBuf buffer, int frames, int retainedCapacity) {
         this.sender = sender;
         this.credentials = credentials;

@@ -1,6 +1,7 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
@@ -58,6 +59,7 @@ final class InboundSide {
 
     /** Binds the listening channel and starts accepting; throws, having released nothing, on failure. */
     void bind(EventLoopGroup group, TransportConfig config, Admission admission, Discards discards) {
+        AckStreams streams = new AckStreams(discards);
         ServerBootstrap server = new ServerBootstrap()
                 .group(group)
                 .channel(backend.serverChannelType())
@@ -70,7 +72,7 @@ final class InboundSide {
                         inbound.add(ch);
                         ch.closeFuture().addListener(f -> inbound.remove(ch));
                         ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.eventLoopHandler(), config.maxFrameLength(),
-                                config.helloTimeout().toNanos(), admission, discards));
+                                config.helloTimeout().toNanos(), admission, discards, streams));
                     }
                 });
         if (backend != IoBackend.LOCAL) {
@@ -98,6 +100,13 @@ final class InboundSide {
         if (addressLock != null) {
             addressLock.bound(); // from here on the file at the path is ours to unlink, on close or at exit
             SocketFiles.restrictPermissions(addressLock.socketFile());
+        }
+    }
+
+    /** Closes every accepted connection without a notice, as a dropped connection would end; for tests. */
+    void dropConnections() {
+        for (Channel ch : inbound) {
+            ch.close();
         }
     }
 
@@ -136,6 +145,14 @@ final class InboundSide {
         }
     }
 
+    /** A SHUTTING_DOWN notice in the version of the connection's protocol. Event loop of {@code ch}. */
+    private static ByteBuf shuttingDown(Channel ch, String reason) {
+        FrameBatchDecoder decoder = ch.pipeline().get(FrameBatchDecoder.class);
+        int version = ch.pipeline().get(ControlResponder.class) != null ? Protocol.VERSION_2
+                : decoder != null ? decoder.version() : Protocol.VERSION;
+        return Protocol.encodeNotice(ch.alloc(), version, Protocol.SHUTTING_DOWN, reason);
+    }
+
     /**
      * For an orderly shutdown: tells every connected sender that we are shutting down (one still in
      * its hello, which has sent no frame, is closed), so that it stops sending and hangs up once its
@@ -154,8 +171,7 @@ final class InboundSide {
                     } else if (ch.pipeline().get(FrameBatchDecoder.class) == null) {
                         ch.close(); // still in its hello: it has sent no frame
                     } else {
-                        ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), Protocol.SHUTTING_DOWN, "transport " + address
-                                + " is shutting down"));
+                        ch.writeAndFlush(shuttingDown(ch, "transport " + address + " is shutting down"));
                     }
                 });
             } catch (RejectedExecutionException e) {
@@ -177,9 +193,7 @@ final class InboundSide {
         for (Channel ch : inbound) {
             closing.add(ch.closeFuture());
             Runnable notify = () -> {
-                boolean control = ch.pipeline().get(ControlResponder.class) != null;
-                ChannelFuture notice = ch.writeAndFlush(Protocol.encodeNotice(ch.alloc(), control ? Protocol.VERSION_2 : Protocol.VERSION,
-                        Protocol.SHUTTING_DOWN, "transport " + address + " is closing"));
+                ChannelFuture notice = ch.writeAndFlush(shuttingDown(ch, "transport " + address + " is closing"));
                 if (onOwnLoop || ch.pipeline().get(FrameBatchDecoder.class) == null) {
                     notice.addListener(ChannelFutureListener.CLOSE); // cannot wait, or still in its hello: no frames yet
                 } else {

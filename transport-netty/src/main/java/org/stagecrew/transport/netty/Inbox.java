@@ -162,6 +162,9 @@ final class Inbox {
     /** Releases a fully consumed batch and resumes paused channels when below the low mark. */
     void consumed(InboundBatch batch) {
         batch.buffer.release();
+        if (batch.stream != null) {
+            batch.stream.consumed(batch.streamEnd); // nothing once the transport is closing: see AckStream
+        }
         List<Channel> resume = null;
         List<Runnable> wake = null;
         lock.lock();

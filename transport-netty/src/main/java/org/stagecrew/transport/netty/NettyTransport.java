@@ -301,6 +301,7 @@ final class NettyTransport implements Transport, FrameSignals {
         for (OutboundConnection connection : sends.connections()) {
             failing.add(sweepAfterClose(connection));
         }
+        sends.closeAcknowledged();
         inbox.close();
         consumer.releaseAfterClose();
         if (group == LocalLoop.shared()) {
@@ -335,7 +336,7 @@ final class NettyTransport implements Transport, FrameSignals {
 
     // ---- package-private hooks for the connection and pipeline classes ----
 
-    ChannelFuture connect(Address destination, EventLoop loop, OutboundConnection connection) {
+    ChannelFuture connect(Address destination, EventLoop loop, NoticeDecoder.Listener connection) {
         return clientTemplate.clone(loop)
                 .handler(new NoticeDecoder(connection, address, destination))
                 .connect(backend.socketAddress(destination));
@@ -354,6 +355,15 @@ final class NettyTransport implements Transport, FrameSignals {
     /** The cached connection to {@code destination}, or null; for tests that look at one connection's state. */
     OutboundConnection connectionTo(Address destination) {
         return sends.connectionTo(destination);
+    }
+
+    /** For tests: the acknowledged sends (null in the default delivery), and the listening side. */
+    AckedSends ackedSends() {
+        return sends.acknowledged();
+    }
+
+    InboundSide inbound() {
+        return inboundSide;
     }
 
     void forget(OutboundConnection connection) {

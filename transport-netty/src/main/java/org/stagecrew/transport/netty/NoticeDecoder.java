@@ -1,6 +1,7 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,28 @@ final class NoticeDecoder extends ByteToMessageDecoder {
         /** The channel's writability changed. */
         default void onWritabilityChanged(ChannelHandlerContext ctx) {
         }
+
+        /** The hello to send: version 1 unless the listener wants another. */
+        default ByteBuf hello(ByteBufAllocator alloc, Address self) {
+            return Protocol.encodeHello(alloc, self);
+        }
+
+        /**
+         * A version 2 ACCEPTED of a STREAM connection: the listener's incarnation, and the sequence
+         * number of the first frame to write now.
+         */
+        default void onStreamAccepted(ChannelHandlerContext ctx, long peerMaxFrameLength, long listenerIncarnation, long resume) {
+            onAccepted(ctx, peerMaxFrameLength);
+        }
+
+        /**
+         * A version 2 ACK: every frame numbered below {@code acknowledged} was handed to the
+         * listener's application. Returns false (the default) if this is no acknowledged stream: the
+         * ACK then breaks the protocol.
+         */
+        default boolean onAck(ChannelHandlerContext ctx, long acknowledged) {
+            return false;
+        }
     }
 
     private final Listener listener;
@@ -50,7 +73,7 @@ final class NoticeDecoder extends ByteToMessageDecoder {
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         // A listener that refuses us may answer and close before our hello is written; the write then
         // fails, but the answer (read next) or the close says why, so the failed write is not the news.
-        ctx.writeAndFlush(Protocol.encodeHello(ctx.alloc(), self));
+        ctx.writeAndFlush(listener.hello(ctx.alloc(), self));
         super.channelActive(ctx);
     }
 
@@ -89,23 +112,44 @@ final class NoticeDecoder extends ByteToMessageDecoder {
             if (in.readableBytes() < Protocol.NOTICE_HEADER_LENGTH + detailLength) {
                 return;
             }
+            int version = in.getUnsignedByte(start + 4);
             int code = in.getUnsignedByte(start + Protocol.NOTICE_CODE_OFFSET);
             int detail = start + Protocol.NOTICE_HEADER_LENGTH;
-            if (code == Protocol.ACCEPTED) {
-                if (!accepted) {
-                    accepted = true;
-                    Jfr.established(self, peer, null, false);
-                }
-                // A peer that does not state its maximum gets frames up to any length.
-                listener.onAccepted(ctx, detailLength >= Protocol.ACCEPT_DETAIL_LENGTH ? in.getUnsignedInt(detail) : Long.MAX_VALUE);
-            } else {
-                // Any code but ACCEPTED is the listener's last notice (PROTOCOL.md): nothing after it is read.
-                finished = true;
-                String reason = in.toString(detail, detailLength, StandardCharsets.UTF_8);
-                in.skipBytes(in.readableBytes());
-                ended(code, reason);
-                listener.onFailure(ctx, rejection(code, reason));
-                return;
+            switch (code) {
+                case Protocol.ACCEPTED:
+                    if (!accepted) {
+                        accepted = true;
+                        Jfr.established(self, peer, null, false);
+                    }
+                    // A peer that does not state its maximum gets frames up to any length.
+                    long max = detailLength >= Protocol.ACCEPT_DETAIL_LENGTH ? in.getUnsignedInt(detail) : Long.MAX_VALUE;
+                    if (version == ProtocolV2.VERSION && detailLength >= ProtocolV2.STREAM_ACCEPT_DETAIL_LENGTH) {
+                        listener.onStreamAccepted(ctx, max, in.getLong(detail + 4), in.getLong(detail + 12));
+                    } else {
+                        listener.onAccepted(ctx, max);
+                    }
+                    break;
+                case Protocol.ACK:
+                    if (version == ProtocolV2.VERSION && detailLength == ProtocolV2.ACK_DETAIL_LENGTH
+                            && listener.onAck(ctx, in.getLong(detail))) {
+                        break;
+                    }
+                    finished = true;
+                    in.skipBytes(in.readableBytes());
+                    ProtocolException badAck = new ProtocolException("send to " + peer + " failed: the listener sent an ACK notice"
+                            + " (version " + version + ", " + detailLength + " detail bytes) on a connection that is not an"
+                            + " acknowledged stream of version 2, or of another length than 8 bytes");
+                    protocolError(badAck);
+                    listener.onFailure(ctx, badAck);
+                    return;
+                default:
+                    // Any other code is the listener's last notice (PROTOCOL.md): nothing after it is read.
+                    finished = true;
+                    String reason = in.toString(detail, detailLength, StandardCharsets.UTF_8);
+                    in.skipBytes(in.readableBytes());
+                    ended(code, reason);
+                    listener.onFailure(ctx, rejection(code, reason));
+                    return;
             }
             in.skipBytes(Protocol.NOTICE_HEADER_LENGTH + detailLength);
         }

@@ -128,6 +128,9 @@ final class Protocol {
     static final int KIND_CONTROL = 1;
     static final int PING_LENGTH = 8;
 
+    /** Version 2 only: after ACCEPTED, a cumulative acknowledgement of a STREAM connection; see {@link ProtocolV2}. */
+    static final int ACK = 7;
+
     private Protocol() {
     }
 
@@ -233,6 +236,7 @@ final class Protocol {
             case PROTOCOL_ERROR: return "PROTOCOL_ERROR";
             case SHUTTING_DOWN: return "SHUTTING_DOWN";
             case PONG: return "PONG";
+            case ACK: return "ACK";
             default: return "UNKNOWN(" + code + ")";
         }
     }

@@ -36,15 +36,34 @@ final class SendSide {
      */
     private final Set<OutboundConnection> settling = ConcurrentHashMap.newKeySet();
 
+    /** The sends of acknowledged delivery, or null in the default (written) delivery. */
+    private final AckedSends acked;
+
     SendSide(NettyTransport transport, EventLoopGroup group) {
         this.transport = transport;
         this.group = group;
+        this.acked = transport.config().delivery().isAcknowledged() ? new AckedSends(transport, group) : null;
+    }
+
+    /** The sends of acknowledged delivery, or null. */
+    AckedSends acknowledged() {
+        return acked;
+    }
+
+    /** Fails every frame that acknowledged delivery still holds: the transport is closing. */
+    void closeAcknowledged() {
+        if (acked != null) {
+            acked.close();
+        }
     }
 
     /** {@link org.stagecrew.transport.Transport#send(Address, ByteBuf)}: queues with a future, or fails it at once. */
     CompletableFuture<Void> send(Address destination, ByteBuf payload) {
         Objects.requireNonNull(destination, "destination");
         Objects.requireNonNull(payload, "payload");
+        if (acked != null) {
+            return acked.send(destination, payload);
+        }
         TransportException refused = refusal(destination, payload.readableBytes());
         OutboundConnection connection = refused == null ? connectionFor(destination) : null;
         if (connection != null && connection.isBackPressured()) {
@@ -76,6 +95,11 @@ final class SendSide {
         try {
             Objects.requireNonNull(destination, "destination");
             Objects.requireNonNull(timeout, "timeout");
+            if (acked != null) {
+                queued = true; // the acknowledged sends release an owned source themselves
+                acked.send(destination, source, index, length, timeout, owned);
+                return;
+            }
             long deadline = 0; // read the clock only when there is no room: it costs more than a send
             while (true) {
                 TransportException refused = refusal(destination, length);
@@ -118,6 +142,9 @@ final class SendSide {
     /** Queues the frame if there is room now; never waits. An {@code owned} source is released unless queued. */
     OfferResult offer(Address destination, ByteBuf source, int index, int length, boolean owned) {
         Objects.requireNonNull(destination, "destination");
+        if (acked != null) {
+            return acked.offer(destination, source, index, length, owned);
+        }
         if (!transport.isOpen()) {
             return OfferResult.CLOSED;
         }
@@ -232,6 +259,9 @@ final class SendSide {
      * every frame, or until {@code deadline}; see {@link #awaitFlushed(OutboundConnection, long)}.
      */
     boolean awaitFlushed(long deadline) {
+        if (acked != null && !acked.awaitFlushed(deadline)) {
+            return false;
+        }
         for (OutboundConnection connection : connections.values()) {
             if (!awaitFlushed(connection, deadline)) {
                 return false;

@@ -27,7 +27,9 @@ import org.stagecrew.transport.TransportClosedException;
  *   <li>the hello it sends is our address, byte for byte;
  *   <li>an {@code ACCEPTED} notice fires one {@link FrameCodec.HelloAccepted} with the stated
  *       maximum (none stated: no limit); a second one breaks the protocol;
- *   <li>a non-zero code ends in one typed exception with the code and reason ({@link
+ *   <li>an {@code ACK} notice (code 7) breaks the protocol on a connection that is no acknowledged
+ *       stream ({@link ProtocolException});
+ *   <li>any other non-zero code ends in one typed exception with the code and reason ({@link
  *       TransportClosedException} for {@code SHUTTING_DOWN}, else {@link PeerRejectedException}) and
  *       a closed channel; so do a magic other than "SCRW" and a detail longer than 1024 bytes
  *       ({@link ProtocolException});
@@ -123,6 +125,9 @@ class NoticeDecoderFuzzTest {
                 accepted = true;
                 long max = length >= 4 ? Integer.toUnsignedLong(in.getInt(detail)) : Long.MAX_VALUE;
                 events.add(new FrameCodec.HelloAccepted(LISTENER, max));
+            } else if (code == Protocol.ACK) {
+                events.add(ProtocolException.class); // the drop-in connector is no acknowledged stream (PROTOCOL.md, version 2)
+                return events;
             } else {
                 events.add(code == Protocol.SHUTTING_DOWN ? TransportClosedException.class : PeerRejectedException.class);
                 events.add(new String(stream, detail, length, StandardCharsets.UTF_8));

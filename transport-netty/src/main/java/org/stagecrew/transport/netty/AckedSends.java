@@ -1,0 +1,187 @@
+package org.stagecrew.transport.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.EventLoopGroup;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.stagecrew.transport.Address;
+import org.stagecrew.transport.BackPressureException;
+import org.stagecrew.transport.FrameTooLargeException;
+import org.stagecrew.transport.OfferResult;
+import org.stagecrew.transport.TransportClosedException;
+import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.TransportTimeoutException;
+
+/**
+ * The sending side of a transport in {@link org.stagecrew.transport.Delivery#acknowledged
+ * acknowledged} delivery: one {@link AckedConnection} per destination, each a stream with its own
+ * random incarnation. Every frame is copied into one pooled buffer with its length field, which the
+ * stream holds until the destination acknowledges it; the back-pressure rules are those of the
+ * default mode ({@link SendSide}), counted over the frames held. Any thread.
+ */
+final class AckedSends {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final NettyTransport transport;
+    private final EventLoopGroup group;
+    private final ConcurrentHashMap<Address, AckedConnection> streams = new ConcurrentHashMap<>();
+
+    AckedSends(NettyTransport transport, EventLoopGroup group) {
+        this.transport = transport;
+        this.group = group;
+    }
+
+    CompletableFuture<Void> send(Address destination, ByteBuf payload) {
+        try {
+            refuse(destination, payload.readableBytes());
+            AckedConnection stream = streamTo(destination);
+            if (stream.budget().isBackPressured()) {
+                throw new BackPressureException("send to " + destination + " failed: " + stream.budget().queuedBytes()
+                        + " bytes are held unacknowledged, above writeBufferHighWaterMark "
+                        + transport.config().writeBufferHighWaterMark() + "; wait for earlier futures or use the blocking send");
+            }
+            CompletableFuture<Void> future = new CompletableFuture<>();
+            hold(destination, encode(payload, payload.readerIndex(), payload.readableBytes()), future);
+            return future;
+        } catch (TransportException e) {
+            return CompletableFuture.failedFuture(e);
+        } finally {
+            payload.release();
+        }
+    }
+
+    void send(Address destination, ByteBuf source, int index, int length, Duration timeout, boolean owned) {
+        try {
+            refuse(destination, length);
+            AckedConnection stream = streamTo(destination);
+            if (stream.budget().isBackPressured()) {
+                long deadline = System.nanoTime() + timeout.toNanos();
+                while (stream.budget().isBackPressured() && stream.budget() == streamTo(destination).budget()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new TransportTimeoutException("send to " + destination + " timed out after " + timeout.toMillis()
+                                + " ms: " + stream.budget().queuedBytes() + " bytes are held unacknowledged, above"
+                                + " writeBufferHighWaterMark " + transport.config().writeBufferHighWaterMark()
+                                + "; the receiver is not keeping up");
+                    }
+                    if (stream.loop().inEventLoop()) {
+                        throw new IllegalStateException("blocking send to " + destination + " called on the transport's own"
+                                + " event loop, which must drain the queue it would wait for; use offer() or the future-returning send()");
+                    }
+                    stream.budget().awaitRoom(left);
+                    refuse(destination, length);
+                }
+            }
+            hold(destination, encode(source, index, length), null);
+        } finally {
+            if (owned) {
+                source.release();
+            }
+        }
+    }
+
+    OfferResult offer(Address destination, ByteBuf source, int index, int length, boolean owned) {
+        try {
+            if (!transport.isOpen()) {
+                return OfferResult.CLOSED;
+            }
+            refuse(destination, length);
+            if (streamTo(destination).budget().isBackPressured()) {
+                return OfferResult.BACK_PRESSURED;
+            }
+            hold(destination, encode(source, index, length), null);
+            return OfferResult.ACCEPTED;
+        } finally {
+            if (owned) {
+                source.release();
+            }
+        }
+    }
+
+    /** Hands the encoded frame to the destination's stream; a stream that has just ended is replaced once. */
+    private void hold(Address destination, ByteBuf frame, CompletableFuture<Void> future) {
+        AckedConnection stream = streamTo(destination);
+        TransportException ended = stream.add(frame, future);
+        if (ended != null) {
+            stream = streamTo(destination);
+            ended = stream.add(frame, future);
+        }
+        if (ended != null) {
+            frame.release();
+            throw ended;
+        }
+        if (!transport.isOpen()) {
+            endClosed(stream); // the close may have ended the streams before this one took the frame
+        }
+    }
+
+    private static ByteBuf encode(ByteBuf source, int index, int length) {
+        ByteBuf frame = PooledByteBufAllocator.DEFAULT.directBuffer(Protocol.LENGTH_FIELD_LENGTH + length);
+        try {
+            return frame.writeInt(length).writeBytes(source, index, length);
+        } catch (RuntimeException e) {
+            frame.release();
+            throw e;
+        }
+    }
+
+    private void refuse(Address destination, int length) {
+        if (!transport.isOpen()) {
+            throw new TransportClosedException("send to " + destination + " failed: transport " + transport.address() + " is closed");
+        }
+        if (length > transport.config().maxFrameLength()) {
+            throw new FrameTooLargeException(destination, length, transport.config().maxFrameLength());
+        }
+    }
+
+    private AckedConnection streamTo(Address destination) {
+        AckedConnection stream = streams.get(destination);
+        if (stream == null) {
+            long incarnation;
+            do {
+                incarnation = RANDOM.nextLong();
+            } while (incarnation == 0);
+            AckedConnection fresh = new AckedConnection(transport, this, destination, group.next(), incarnation);
+            stream = streams.putIfAbsent(destination, fresh);
+            if (stream == null) {
+                stream = fresh;
+            }
+        }
+        return stream;
+    }
+
+    /** The stream to {@code destination}, or null; for tests. */
+    AckedConnection streamFor(Address destination) {
+        return streams.get(destination);
+    }
+
+    /** Drops an ended stream, unless a new one has replaced it already. */
+    void forget(AckedConnection stream) {
+        streams.remove(stream.destination(), stream);
+    }
+
+    /** Waits until every frame held was acknowledged or failed, or until {@code deadline}. */
+    boolean awaitFlushed(long deadline) {
+        for (AckedConnection stream : streams.values()) {
+            if (!stream.budget().isFlushed() && (stream.loop().inEventLoop() || !stream.budget().awaitFlushed(deadline))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Fails every frame held with the transport's close. */
+    void close() {
+        for (AckedConnection stream : streams.values()) {
+            endClosed(stream);
+        }
+    }
+
+    private void endClosed(AckedConnection stream) {
+        stream.end(new TransportClosedException("send to " + stream.destination() + " failed: transport "
+                + transport.address() + " is closed before the destination acknowledged the frame"));
+    }
+}
