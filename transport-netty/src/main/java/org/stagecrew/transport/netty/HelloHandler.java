@@ -159,33 +159,7 @@ final class HelloHandler extends ByteToMessageDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
-        int end = Protocol.HELLO_HEADER_LENGTH + addressLength;
-        int kind = -1;
-        if (version == Protocol.VERSION_2) {
-            if (in.readableBytes() < end + Protocol.HELLO_KIND_LENGTH) {
-                return;
-            }
-            kind = in.getUnsignedByte(start + end);
-            switch (kind) {
-                case ProtocolV2.KIND_STREAM:
-                    if (streams == null) {
-                        reject(ctx, version, Protocol.UNSUPPORTED_VERSION, "hello kind 0 (STREAM, acknowledged delivery) is not"
-                                + " served by this endpoint; it speaks protocol 1 for data and 2 for CONTROL only");
-                        in.skipBytes(in.readableBytes());
-                        return;
-                    }
-                    end += Protocol.HELLO_KIND_LENGTH + ProtocolV2.STREAM_FIELDS_LENGTH;
-                    break;
-                case Protocol.KIND_CONTROL:
-                    end += Protocol.HELLO_KIND_LENGTH;
-                    break;
-                default:
-                    reject(ctx, version, Protocol.MALFORMED_HELLO, "hello kind " + kind + " is not known; this endpoint knows "
-                            + ProtocolV2.KIND_STREAM + " (STREAM) and " + Protocol.KIND_CONTROL + " (CONTROL)");
-                    in.skipBytes(in.readableBytes());
-                    return;
-            }
-        }
+        int end = Protocol.HELLO_HEADER_LENGTH + addressLength + (version == Protocol.VERSION_2 ? Protocol.HELLO_KIND_LENGTH : 0);
         if (in.readableBytes() < end) {
             return;
         }
@@ -195,6 +169,29 @@ final class HelloHandler extends ByteToMessageDecoder {
             reject(ctx, version, Protocol.MALFORMED_HELLO, "invalid sender address: " + e.getMessage());
             in.skipBytes(in.readableBytes());
             return;
+        }
+        int kind = version == Protocol.VERSION_2 ? in.getUnsignedByte(start + end - Protocol.HELLO_KIND_LENGTH) : -1;
+        switch (kind) {
+            case -1: // version 1: no kind, a data connection
+            case Protocol.KIND_CONTROL:
+                break;
+            case ProtocolV2.KIND_STREAM:
+                if (streams == null) {
+                    reject(ctx, version, Protocol.UNSUPPORTED_VERSION, "hello kind 0 (STREAM, acknowledged delivery) is not"
+                            + " served by this endpoint; it speaks protocol 1 for data and 2 for CONTROL only");
+                    in.skipBytes(in.readableBytes());
+                    return;
+                }
+                end += ProtocolV2.STREAM_FIELDS_LENGTH;
+                if (in.readableBytes() < end) {
+                    return;
+                }
+                break;
+            default:
+                reject(ctx, version, Protocol.MALFORMED_HELLO, "hello kind " + kind + " is not known; this endpoint knows "
+                        + ProtocolV2.KIND_STREAM + " (STREAM) and " + Protocol.KIND_CONTROL + " (CONTROL)");
+                in.skipBytes(in.readableBytes());
+                return;
         }
         if (kind == Protocol.KIND_CONTROL) {
             in.skipBytes(end);

@@ -174,6 +174,9 @@ class HelloHandlerFuzzTest {
             switch (kind) {
                 case Protocol.KIND_CONTROL:
                     return new Verdict(Protocol.ACCEPTED, "", sender, helloLength, version);
+                case ProtocolV2.KIND_STREAM: // this handler has no acknowledged streams (StreamHelloFuzzTest has)
+                    return new Verdict(Protocol.UNSUPPORTED_VERSION, "hello kind 0 (STREAM, acknowledged delivery) is not served",
+                            null, 0, version);
                 default:
                     return new Verdict(Protocol.MALFORMED_HELLO, "hello kind " + kind + " is not known", null, 0, version);
             }

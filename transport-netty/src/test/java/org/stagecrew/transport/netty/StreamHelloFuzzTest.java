@@ -23,8 +23,8 @@ import org.stagecrew.transport.PeerPolicy;
  * <ul>
  *   <li>versions 1 and 2 are spoken, any other gets {@code UNSUPPORTED_VERSION} (in version 1);
  *   <li>a version 2 hello has a kind byte after the address: kind 0 (STREAM) is followed by the
- *       stream incarnation and first sequence number (u64 each); any other kind gets {@code
- *       MALFORMED_HELLO} naming it; every notice on a version 2 connection carries version 2;
+ *       stream incarnation and first sequence number (u64 each); kind 1 (CONTROL) is left to
+ *       {@link ControlResponderFuzzTest}; any other kind gets {@code MALFORMED_HELLO} naming it; every notice on a version 2 connection carries version 2;
  *   <li>a STREAM hello is answered by {@code ACCEPTED} with 20 detail bytes: the maximum payload,
  *       the listener's incarnation, and, for a stream new to it, the first sequence number;
  *   <li>once consumed, the frames behind it are acknowledged with {@code ACK} notices (code 7,
@@ -37,6 +37,8 @@ import org.stagecrew.transport.PeerPolicy;
 class StreamHelloFuzzTest {
     private static final Address RECEIVER = Address.of("/tmp/receiver.sock");
     private static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** The verdict on a hello of kind CONTROL, which this test leaves to {@link ControlResponderFuzzTest}. */
+    private static final Verdict CONTROL = new Verdict(Protocol.ACCEPTED, 2, "", 0);
 
     /** A notice as written: its version, code and detail. */
     private record Notice(int version, int code, byte[] detail) {
@@ -53,6 +55,9 @@ class StreamHelloFuzzTest {
         List<FuzzInput.Read> reads = input.reads();
         byte[] stream = FuzzInput.stream(reads);
         Verdict verdict = judge(stream);
+        if (verdict == CONTROL) {
+            return; // kind 1 CONTROL: ControlResponderFuzzTest holds those connections to the protocol
+        }
 
         MeteredAllocator peer = new MeteredAllocator();
         MeteredAllocator ours = new MeteredAllocator();
@@ -166,20 +171,7 @@ class StreamHelloFuzzTest {
             return new Verdict(Protocol.MALFORMED_HELLO, version, "hello address length", 0);
         }
         int end = Protocol.HELLO_HEADER_LENGTH + length;
-        long first = 0;
-        if (version == 2) {
-            if (stream.length < end + 1) {
-                return null;
-            }
-            int kind = stream[end] & 0xFF;
-            if (kind != 0) {
-                return new Verdict(Protocol.MALFORMED_HELLO, 2, "hello kind " + kind + " is unknown", 0);
-            }
-            if (stream.length < end + 17) {
-                return null;
-            }
-            first = in.getLong(end + 9);
-        } else if (stream.length < end) {
+        if (stream.length < end + (version == 2 ? 1 : 0)) {
             return null;
         }
         byte[] bytes = Arrays.copyOfRange(stream, Protocol.HELLO_HEADER_LENGTH, end);
@@ -191,6 +183,20 @@ class StreamHelloFuzzTest {
             Address unused = isAbstract ? Address.abstractName(text) : Address.of(text);
         } catch (CharacterCodingException | IllegalArgumentException e) {
             return new Verdict(Protocol.MALFORMED_HELLO, version, "invalid sender address", 0);
+        }
+        long first = 0;
+        if (version == 2) {
+            int kind = stream[end] & 0xFF;
+            if (kind == Protocol.KIND_CONTROL) {
+                return CONTROL;
+            }
+            if (kind != 0) {
+                return new Verdict(Protocol.MALFORMED_HELLO, 2, "hello kind " + kind + " is not known", 0);
+            }
+            if (stream.length < end + 17) {
+                return null;
+            }
+            first = in.getLong(end + 9);
         }
         return new Verdict(Protocol.ACCEPTED, version, "", first);
     }
