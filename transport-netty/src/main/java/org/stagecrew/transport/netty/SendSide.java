@@ -2,6 +2,7 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
 import java.util.Collection;
@@ -35,6 +36,8 @@ final class SendSide {
      * yet: {@code flush} waits for them too. Pruned as they settle.
      */
     private final Set<OutboundConnection> settling = ConcurrentHashMap.newKeySet();
+    /** Our outbound channels, connecting or connected, until they close: a close on a shared loop waits for them. */
+    private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
 
     SendSide(NettyTransport transport, EventLoopGroup group) {
         this.transport = transport;
@@ -231,5 +234,20 @@ final class SendSide {
 
     void clear() {
         connections.clear();
+    }
+
+    /** Remembers an outbound channel as its connect starts, until it closes. */
+    void track(Channel channel) {
+        channels.add(channel);
+        channel.closeFuture().addListener(f -> channels.remove(channel));
+    }
+
+    /** Closes every outbound channel still open and waits until each is, up to {@code timeoutMillis} each; false if one was not. */
+    boolean closeChannels(long timeoutMillis) {
+        boolean closed = true;
+        for (Channel channel : channels) {
+            closed &= channel.close().awaitUninterruptibly(timeoutMillis);
+        }
+        return closed;
     }
 }
