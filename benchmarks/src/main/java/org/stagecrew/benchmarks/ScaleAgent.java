@@ -29,7 +29,7 @@ import org.stagecrew.transport.Transport;
  * <pre>
  * LISTEN                          open the receiver, count frames  -> OK address
  * COUNT expected timeoutMs        frames and checksum since the last COUNT -> OK count checksum
- * OPEN n                          open n sending transports        -> OK
+ * OPEN n dest                     open n sending transports, each connected to dest by an empty frame -> OK
  * SEND dest size startMs warmMs runMs  one thread per transport, from the wall-clock instant startMs
  *                                 -> OK measuredFrames totalFrames checksum
  * THREADS                         live threads, event loop threads -> OK threads loopThreads
@@ -101,8 +101,13 @@ public final class ScaleAgent implements Task {
             case "COUNT":
                 return count(Long.parseLong(c[1]), Long.parseLong(c[2]));
             case "OPEN":
+                // One at a time, each connected before the next: 256 connects at once into one receiver on a loaded
+                // machine outlasted the 5 s connect timeout, and the frames queued on them were reported undeliverable.
                 for (int i = 0; i < Integer.parseInt(c[1]); i++) {
-                    senders.add(StagecrewEndpoint.open(directory, IoMode.AUTO));
+                    Endpoint sender = StagecrewEndpoint.open(directory, IoMode.AUTO);
+                    senders.add(sender);
+                    sender.sendCopy(c[2], Unpooled.EMPTY_BUFFER);
+                    sender.flush();
                 }
                 return "";
             case "SEND":

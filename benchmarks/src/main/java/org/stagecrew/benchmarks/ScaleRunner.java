@@ -88,7 +88,11 @@ final class ScaleRunner implements AutoCloseable {
     private ScaleResult fanInOnce(Concurrency receiver, List<Concurrency> senders, int transports, String target, long warmup,
             double oneToOne) throws Exception {
         for (int i = 0; i < senders.size(); i++) {
-            command(senders.get(i), "OPEN " + (transports / senders.size() + (i < transports % senders.size() ? 1 : 0)));
+            command(senders.get(i), "OPEN " + (transports / senders.size() + (i < transports % senders.size() ? 1 : 0)) + " " + target);
+        }
+        String[] connected = words(command(receiver, "COUNT " + transports + " 60000")); // the empty frame of each connect
+        if (Long.parseLong(connected[0]) != transports) {
+            throw new IllegalStateException("only " + connected[0] + " of " + transports + " sending transports connected");
         }
         long start = System.currentTimeMillis() + START_DELAY_MILLIS;
         String send = "SEND " + target + " " + settings.size() + " " + start + " " + warmup + " " + settings.runMillis();
