@@ -71,8 +71,11 @@ final class ScaleRunner implements AutoCloseable {
             jvms.addAll(senders);
             String target = command(receiver, "LISTEN").trim();
             ScaleResult one = fanInOnce(receiver, senders.subList(0, 1), 1, target, FIRST_WARMUP_MILLIS, Double.NaN);
+            boolean cold = true; // the other sender JVMs' first measurement: C2 still compiles the send path in a short warm-up
             for (int transports : settings.fanIn()) {
-                fanInOnce(receiver, senders, transports, target, settings.warmupMillis(), one.messagesPerSecond());
+                fanInOnce(receiver, senders, transports, target, cold ? FIRST_WARMUP_MILLIS : settings.warmupMillis(),
+                        one.messagesPerSecond());
+                cold = false;
             }
             for (Concurrency jvm : jvms) {
                 command(jvm, "EXIT");
