@@ -54,6 +54,16 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--jvm-opt", description = "Extra option for the benchmark JVMs (repeatable).")
     List<String> jvmOptions = new ArrayList<>();
 
+    @Option(names = "--scale-fan-in", split = ",", defaultValue = "64,256", description = "Sending transports of the scale fan-in rows, "
+            + "spread over 4 sender JVMs, at the first size; 0 for none (default ${DEFAULT-VALUE}).")
+    List<Integer> scaleFanIn;
+
+    @Option(names = "--ring", defaultValue = "1000", description = "Transports in one JVM passing frames around a ring; 0 for none (default ${DEFAULT-VALUE}).")
+    int ring;
+
+    @Option(names = "--scale-only", description = "Run only the scale rows (--scale-fan-in, --ring).")
+    boolean scaleOnly;
+
     /** Runs the benchmarks; exit code 0 when every count and checksum matched. */
     public static void main(String[] args) {
         System.exit(new CommandLine(new BenchmarkMain()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
@@ -78,15 +88,27 @@ public final class BenchmarkMain implements Callable<Integer> {
                 LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME).substring(0, 16));
         Path sockets = Files.createTempDirectory(Path.of("/tmp"), "scb-");
         long start = System.nanoTime();
+        List<Integer> scaleSenders = scaleFanIn.stream().filter(n -> n > 0).toList();
         try (Runner runner = new Runner(new Runner.Settings(chosen, sizes, fanIn, pingSizes, warmupMillis, runMillis, pingWarmup,
-                pingCount, Math.max(1, repeat), sockets, options), System.out)) {
-            runner.run();
+                pingCount, Math.max(1, repeat), sockets, options), System.out);
+                ScaleRunner scale = new ScaleRunner(new ScaleRunner.Settings(scaleSenders, 4, ring, 8, sizes.get(0), warmupMillis,
+                        runMillis, sockets, options), System.out)) {
+            if (!scaleOnly) {
+                runner.run();
+            }
+            scale.run();
             Report report = new Report(runner.throughput, runner.latency,
                     repeat > 1 ? machine + ", median of " + repeat + " runs" : machine);
-            report.printTables(System.out);
+            ScaleReport scaleReport = new ScaleReport(scale.results);
+            if (!scaleOnly) {
+                report.printTables(System.out);
+            }
+            scaleReport.printTable(System.out);
             report.write(out);
+            scaleReport.addTo(out);
             System.out.printf("%nwrote %s/results.{csv,json,html} in %.0f s%n", out, (System.nanoTime() - start) / 1e9);
-            return runner.throughput.stream().allMatch(Results.Throughput::verified) ? 0 : 1;
+            return runner.throughput.stream().allMatch(Results.Throughput::verified)
+                    && scale.results.stream().allMatch(ScaleResult::verified) ? 0 : 1;
         } finally {
             try (var files = Files.walk(sockets)) {
                 files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -41,6 +41,15 @@ final class ConfigChecks {
         }
     }
 
+    /** A given event loop group replaces the private group that {@code ioThreads} above 0 or {@code busyPoll} make. */
+    static void eventLoopGroup(Object group, int ioThreads, boolean busyPoll) {
+        if (group != null && (ioThreads != 0 || busyPoll)) {
+            throw new IllegalArgumentException("eventLoopGroup excludes " + (busyPoll ? "busyPoll" : "ioThreads above 0")
+                    + ", was: ioThreads=" + ioThreads + ", busyPoll=" + busyPoll + "; for busy-polling give a group from"
+                    + " DomainSockets.newBusyPollEventLoopGroup");
+        }
+    }
+
     /** {@code 0 < low <= high}. */
     static void waterMarks(int low, int high) {
         if (low <= 0 || low > high) {

@@ -1,5 +1,6 @@
 package org.stagecrew.transport;
 
+import io.netty.channel.EventLoopGroup;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -32,8 +33,8 @@ public final class TransportConfig {
     public static final Duration DEFAULT_HELLO_TIMEOUT = Duration.ofSeconds(5);
     /** Default cap on accepted connections: 1024. */
     public static final int DEFAULT_MAX_CONNECTIONS = 1024;
-    /** Default number of event loop threads: 1. */
-    public static final int DEFAULT_IO_THREADS = 1;
+    /** Default {@code ioThreads}: 0, one loop of the JVM-wide shared event loop group of the mode. */
+    public static final int DEFAULT_IO_THREADS = 0;
 
     /** Default undeliverable-frame handler: logs a warning with the destination, count and cause. */
     public static final UndeliverableHandler DEFAULT_UNDELIVERABLE_HANDLER = ConfigDefaults::logUndeliverable;
@@ -42,7 +43,7 @@ public final class TransportConfig {
     private final Builder b;
 
     private TransportConfig(Builder builder) {
-        this.b = new Builder(builder);
+        this.b = builder.copy();
         if (b.socketDirectory == null) {
             b.socketDirectory = defaultSocketDirectory();
         }
@@ -60,7 +61,7 @@ public final class TransportConfig {
 
     /** Returns a builder initialised from this configuration. */
     public Builder toBuilder() {
-        return new Builder(b);
+        return b.copy();
     }
 
     /**
@@ -137,9 +138,21 @@ public final class TransportConfig {
         return b.helloTimeout;
     }
 
-    /** Number of event loop threads of the transport. Default 1. */
+    /**
+     * Threads of a private event loop group, 1 to 64; or 0 (the default): one loop of the JVM-wide shared
+     * group of the mode (as many daemon threads as cores, kept for the JVM's life), or of {@link
+     * #eventLoopGroup()}. {@link #busyPoll()} always makes a private group (of one thread for 0).
+     */
     public int ioThreads() {
         return b.ioThreads;
+    }
+
+    /**
+     * The application's own event loop group that the transport runs on (one of its loops), or null
+     * (the default) for {@link #ioThreads()}. The transport never shuts it down.
+     */
+    public EventLoopGroup eventLoopGroup() {
+        return b.eventLoopGroup;
     }
 
     /** Where failures of frames sent without a future are reported. Default: a logged warning. */
@@ -188,11 +201,12 @@ public final class TransportConfig {
                 + ", inboxCapacityFrames=" + b.inboxCapacityFrames + ", inboxCapacityBytes=" + b.inboxCapacityBytes
                 + ", connectTimeout=" + b.connectTimeout + ", helloTimeout=" + b.helloTimeout
                 + ", ioThreads=" + b.ioThreads + ", peerPolicy=" + b.peerPolicy + ", maxConnections=" + b.maxConnections
-                + ", busyPoll=" + b.busyPoll + ", eventLoopHandler=" + b.eventLoopHandler + ", delivery=" + b.delivery + '}';
+                + ", busyPoll=" + b.busyPoll + ", eventLoopHandler=" + b.eventLoopHandler + ", delivery=" + b.delivery
+                + ", eventLoopGroup=" + b.eventLoopGroup + '}';
     }
 
     /** Fluent builder of {@link TransportConfig}; not thread-safe. */
-    public static final class Builder {
+    public static final class Builder implements Cloneable {
         private Path socketDirectory;
         private String fileName;
         private String fileNamePrefix = DEFAULT_FILE_NAME_PREFIX;
@@ -212,30 +226,18 @@ public final class TransportConfig {
         private boolean busyPoll;
         private FrameHandler eventLoopHandler;
         private Delivery delivery = Delivery.written();
+        private EventLoopGroup eventLoopGroup;
 
         private Builder() {
         }
 
-        private Builder(Builder other) {
-            socketDirectory = other.socketDirectory;
-            fileName = other.fileName;
-            fileNamePrefix = other.fileNamePrefix;
-            ioMode = other.ioMode;
-            abstractNamespace = other.abstractNamespace;
-            maxFrameLength = other.maxFrameLength;
-            writeBufferLowWaterMark = other.writeBufferLowWaterMark;
-            writeBufferHighWaterMark = other.writeBufferHighWaterMark;
-            inboxCapacityFrames = other.inboxCapacityFrames;
-            inboxCapacityBytes = other.inboxCapacityBytes;
-            connectTimeout = other.connectTimeout;
-            helloTimeout = other.helloTimeout;
-            ioThreads = other.ioThreads;
-            undeliverableHandler = other.undeliverableHandler;
-            peerPolicy = other.peerPolicy;
-            maxConnections = other.maxConnections;
-            busyPoll = other.busyPoll;
-            eventLoopHandler = other.eventLoopHandler;
-            delivery = other.delivery;
+        /** A copy of this builder: every field is an immutable value or a shared handler, so a shallow copy. */
+        private Builder copy() {
+            try {
+                return (Builder) clone();
+            } catch (CloneNotSupportedException e) {
+                throw new AssertionError(e);
+            }
         }
 
         /** Sets the socket directory; {@code null} restores the default. */
@@ -300,7 +302,7 @@ public final class TransportConfig {
             return this;
         }
 
-        /** Sets the number of event loop threads, 1 to 64. */
+        /** Sets the threads of a private event loop group, 1 to 64, or 0 for a shared one (see {@link TransportConfig#ioThreads()}). */
         public Builder ioThreads(int ioThreads) {
             this.ioThreads = ioThreads;
             return this;
@@ -357,6 +359,18 @@ public final class TransportConfig {
         }
 
         /**
+         * Runs the transport on one loop of the application's {@code group} (as grpc-java and reactor-netty
+         * take one), or null for the default. Its loops must run the transport's mode ({@code
+         * DomainSockets.of(mode).newEventLoopGroup(n)} makes one), else opening fails with an {@link
+         * IllegalArgumentException} naming the group's class and the mode. The transport never shuts it
+         * down. Excludes {@code ioThreads} above 0 and {@code busyPoll}.
+         */
+        public Builder eventLoopGroup(EventLoopGroup group) {
+            this.eventLoopGroup = group;
+            return this;
+        }
+
+        /**
          * Checks every value and returns the configuration.
          *
          * @throws IllegalArgumentException naming the first invalid option and its value
@@ -378,7 +392,8 @@ public final class TransportConfig {
             ConfigChecks.atLeast("inboxCapacity bytes", inboxCapacityBytes, 1);
             ConfigChecks.positive("connectTimeout", connectTimeout);
             ConfigChecks.positive("helloTimeout", helloTimeout);
-            ConfigChecks.between("ioThreads", ioThreads, 1, 64);
+            ConfigChecks.between("ioThreads", ioThreads, 0, 64);
+            ConfigChecks.eventLoopGroup(eventLoopGroup, ioThreads, busyPoll);
             return new TransportConfig(this);
         }
     }

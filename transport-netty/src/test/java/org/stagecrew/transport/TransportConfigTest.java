@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.netty.channel.DefaultEventLoopGroup;
+import io.netty.channel.EventLoopGroup;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -55,7 +57,7 @@ class TransportConfigTest {
         assertRefused("inboxCapacity bytes", TransportConfig.builder().inboxCapacity(1, 0));
         assertRefused("connectTimeout", TransportConfig.builder().connectTimeout(Duration.ZERO));
         assertRefused("helloTimeout", TransportConfig.builder().helloTimeout(Duration.ofSeconds(-1)));
-        assertRefused("ioThreads", TransportConfig.builder().ioThreads(0));
+        assertRefused("ioThreads", TransportConfig.builder().ioThreads(-1));
         assertRefused("ioThreads", TransportConfig.builder().ioThreads(65));
         assertRefused("fileName", TransportConfig.builder().fileName("a/b.sock"));
         assertRefused("fileName", TransportConfig.builder().fileName(".."));
@@ -64,6 +66,19 @@ class TransportConfigTest {
         NullPointerException e = assertThrows(NullPointerException.class,
                 () -> TransportConfig.builder().ioMode(null).build());
         assertEquals("ioMode", e.getMessage());
+    }
+
+    @Test
+    void anEventLoopGroupExcludesPrivateGroupsByName() {
+        EventLoopGroup group = new DefaultEventLoopGroup(1);
+        try {
+            assertRefused("eventLoopGroup excludes ioThreads", TransportConfig.builder().eventLoopGroup(group).ioThreads(2));
+            assertRefused("eventLoopGroup excludes busyPoll", TransportConfig.builder().eventLoopGroup(group).busyPoll(true));
+            assertEquals(group, TransportConfig.builder().eventLoopGroup(group).build().toBuilder().build().eventLoopGroup());
+            assertEquals(0, TransportConfig.builder().ioThreads(0).build().ioThreads(), "0: the shared group");
+        } finally {
+            group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
+        }
     }
 
     @Test
@@ -82,6 +97,7 @@ class TransportConfigTest {
         assertEquals(TransportConfig.DEFAULT_CONNECT_TIMEOUT, config.connectTimeout());
         assertEquals(TransportConfig.DEFAULT_HELLO_TIMEOUT, config.helloTimeout());
         assertEquals(TransportConfig.DEFAULT_IO_THREADS, config.ioThreads());
+        assertNull(config.eventLoopGroup());
         assertEquals(TransportConfig.DEFAULT_UNDELIVERABLE_HANDLER, config.undeliverableHandler());
     }
 

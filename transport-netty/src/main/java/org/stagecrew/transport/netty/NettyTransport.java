@@ -8,19 +8,14 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,18 +25,18 @@ import org.stagecrew.transport.FrameSignals;
 import org.stagecrew.transport.FrameHandler;
 import org.stagecrew.transport.OfferResult;
 import org.stagecrew.transport.Transport;
-import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportConfig;
 import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.TransportStats;
 
 /**
- * The Netty {@link Transport}: one event loop group, and the parts that share it. {@link SendSide}
+ * The Netty {@link Transport}: its event loops ({@link TransportLoops}: by default one loop of the
+ * JVM-wide shared group), and the parts that use them. {@link SendSide}
  * takes frames from senders and holds the cache of {@link OutboundConnection}s; {@link
  * InboundSide} listens on the socket file and feeds the {@link Inbox}, which consumers drain
  * through {@link FrameConsumer}. This class opens the transport, answers the API, and runs the
  * close sequence: stop accepting, tell the senders connected here, fail what our own connections
- * still queue, close the inbox, stop the event loops.
+ * still queue, close the inbox, and stop the event loops if they are the transport's own.
  */
 final class NettyTransport implements Transport, FrameSignals {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
@@ -52,6 +47,7 @@ final class NettyTransport implements Transport, FrameSignals {
     private final IoBackend backend;
     private final Address address;
     private final EventLoopGroup group;
+    private final TransportLoops loops;
     private final Bootstrap clientTemplate;
     private final SendSide sends;
     private final InboundSide inboundSide;
@@ -64,14 +60,15 @@ final class NettyTransport implements Transport, FrameSignals {
     /** Set once closeGracefully began: it runs at most once. Guarded by this. */
     private boolean draining;
 
-    private NettyTransport(TransportConfig config, IoBackend backend, Address address, EventLoopGroup group,
+    private NettyTransport(TransportConfig config, IoBackend backend, Address address, TransportLoops loops,
             AddressLock addressLock, CounterMemory counterMemory) {
         this.counters = new TransportCounters(counterMemory);
         this.discards = new Discards(counters);
         this.config = config;
         this.backend = backend;
         this.address = address;
-        this.group = group;
+        this.loops = loops;
+        this.group = loops.group;
         this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes(), discards);
         this.inboundSide = new InboundSide(address, backend, addressLock, inbox);
         this.sends = new SendSide(this, group);
@@ -107,21 +104,20 @@ final class NettyTransport implements Transport, FrameSignals {
             SocketFiles.prepareDirectory(directory);
             addressLock = AddressLock.acquire(address.toPath());
         }
-        EventLoopGroup group = null;
+        TransportLoops loops = null;
         try {
             if (addressLock != null) {
                 addressLock.clearStale();
             }
-            group = backend == IoBackend.LOCAL ? LocalLoop.shared() : new MultiThreadIoEventLoopGroup(config.ioThreads(),
-                    new DefaultThreadFactory("stagecrew-io-" + name, true), ioHandlers);
-            NettyTransport transport = new NettyTransport(config, backend, address, group, addressLock,
+            loops = TransportLoops.of(config, backend, address, name, ioHandlers);
+            NettyTransport transport = new NettyTransport(config, backend, address, loops, addressLock,
                     CounterMemory.forAddress(address, addressLock != null));
-            transport.inboundSide.bind(group, config, transport.admission, transport.discards);
-            LOG.debug("opened transport {} ({})", address, backend.mode());
+            transport.inboundSide.bind(loops.group, config, transport.admission, transport.discards);
+            LOG.debug("opened transport {} ({}, {} event loops)", address, backend.mode(), loops.owned ? "private" : "shared");
             return transport;
         } catch (RuntimeException e) {
-            if (group != null && group != LocalLoop.shared()) {
-                group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+            if (loops != null && loops.owned) {
+                loops.group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
             }
             if (addressLock != null) {
                 addressLock.close();
@@ -297,49 +293,28 @@ final class NettyTransport implements Transport, FrameSignals {
         boolean onOwnLoop = isOwnEventLoop();
         inboundSide.stopAccepting(onOwnLoop);
         inboundSide.closeInbound(onOwnLoop);
-        List<Future<?>> failing = new ArrayList<>();
-        for (OutboundConnection connection : sends.connections()) {
-            failing.add(sweepAfterClose(connection));
-        }
-        sends.closeAcknowledged();
+        List<Future<?>> failing = sends.failAllAfterClose();
         inbox.close();
         consumer.releaseAfterClose();
-        if (group == LocalLoop.shared()) {
-            // The shared in-JVM loop outlives us: wait for our connections to be failed and closed on it.
-            for (Future<?> f : failing) {
-                if (!onOwnLoop && f != null) {
-                    f.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
-                }
-            }
-        } else {
-            Future<?> terminated = group.shutdownGracefully(0, CLOSE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-            if (!onOwnLoop && !terminated.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS)) {
-                LOG.warn("event loop of {} did not stop within {} ms", address, CLOSE_TIMEOUT_MILLIS);
-            }
-            for (OutboundConnection connection : sends.connections()) {
-                sweepAfterClose(connection);
-            }
-        }
+        sends.awaitClosed(loops, onOwnLoop, failing);
         sends.clear();
         discards.log(LOG, address);
         LOG.debug("closed transport {}", address);
     }
 
+    /** Whether the caller is an event loop of our group (for a shared or given loop, any loop of its group). */
     private boolean isOwnEventLoop() {
-        for (EventExecutor loop : group) {
-            if (loop.inEventLoop()) {
-                return true;
-            }
-        }
-        return false;
+        return loops.isCurrentThreadOurs();
     }
 
     // ---- package-private hooks for the connection and pipeline classes ----
 
     ChannelFuture connect(Address destination, EventLoop loop, NoticeDecoder.Listener connection) {
-        return clientTemplate.clone(loop)
+        ChannelFuture connecting = clientTemplate.clone(loop)
                 .handler(new NoticeDecoder(connection, address, destination))
                 .connect(backend.socketAddress(destination));
+        sends.track(connecting.channel());
+        return connecting;
     }
 
     /** The inbox of the LOCAL transport bound at {@code destination}, or null. */
@@ -384,25 +359,10 @@ final class NettyTransport implements Transport, FrameSignals {
         }
     }
 
-    /**
-     * Fails what a connection still queues once the transport is closed: on its event loop while
-     * that runs, otherwise after the loop has terminated, so that the queue never has two consumers.
-     */
+    /** See {@link SendSide#sweepAfterClose}. */
     Future<?> sweepAfterClose(OutboundConnection connection) {
-        TransportClosedException cause = new TransportClosedException("send to " + connection.destination()
-                + " failed: transport " + address + " is closed");
-        try {
-            return connection.loop().submit(() -> connection.onFailure(cause));
-        } catch (RejectedExecutionException e) {
-            group.terminationFuture().addListener(f -> {
-                synchronized (connection) {
-                    connection.failQueued(cause);
-                }
-            });
-            return null;
-        }
+        return sends.sweepAfterClose(connection);
     }
-
 
     @Override
     public String toString() {

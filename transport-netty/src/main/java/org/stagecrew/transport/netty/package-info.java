@@ -5,7 +5,8 @@
  * socket file as a transport does) and
  * {@link org.stagecrew.transport.netty.FrameCodec} (the wire protocol as pipeline handlers).
  *
- * <p>Inside: one event loop group per transport; a listening channel whose connections pass a hello
+ * <p>Inside: each transport on one loop of the JVM-wide shared event loop group of its mode, of the
+ * application's group, or of a private group ({@code TransportLoops}); a listening channel whose connections pass a hello
  * ({@code HelloHandler}) and then a batching decoder ({@code FrameBatchDecoder}) that hands whole
  * frames per read to a bounded {@code Inbox}; one cached {@code OutboundConnection} per destination
  * with a lock-free queue that one event-loop task drains into pooled chunks. {@code Protocol} owns
