@@ -19,6 +19,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.agrona.concurrent.YieldingIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -26,7 +28,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * The Aeron IPC baseline: shared-memory log buffers between JVMs, through a media driver
  * ({@link AeronDriver}) whose directory every JVM gets as {@code -Daeron.dir}. Used as Aeron's own
  * samples use it: one client per JVM, an {@link ExclusivePublication} per sender and destination
- * ({@code offer}, spinning with a backoff idle strategy while back-pressured), a subscription
+ * ({@code offer}, idling while back-pressured as {@link #idleStrategy()} says), a subscription
  * polled through a {@link FragmentAssembler} (frames above the MTU come in fragments).
  *
  * <p>An address is {@code aeron-ipc:<streamId>}: this endpoint's subscription on {@code aeron:ipc},
@@ -39,6 +41,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 final class AeronEndpoint implements Endpoint {
     static final String CHANNEL = "aeron:ipc";
     static final String PREFIX = "aeron-ipc:";
+    static final String IDLE_PROPERTY = "stagecrew.benchmarks.aeronIdle";
     private static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final int MAX_VIEWS = 64;
     private static final AtomicInteger COUNTER = new AtomicInteger();
@@ -99,8 +102,25 @@ final class AeronEndpoint implements Endpoint {
         }
     }
 
+    /**
+     * How a sender waits while back-pressured and a poller while nothing arrived, chosen with
+     * {@value #IDLE_PROPERTY}: {@code backoff} (default, Aeron's own default idle strategy: spin,
+     * yield, then park from 1 µs up to 1 ms), {@code yield} or {@code spin}. Spinning looks best on
+     * an idle machine with a core per spinning thread; on 2 shared vCPUs it measured 100 times
+     * slower round trips than backoff, every spinner being preempted by the other threads.
+     */
     private static IdleStrategy idleStrategy() {
-        return new BackoffIdleStrategy();
+        String idle = System.getProperty(IDLE_PROPERTY, "backoff");
+        switch (idle) {
+            case "spin":
+                return new BusySpinIdleStrategy();
+            case "yield":
+                return new YieldingIdleStrategy();
+            case "backoff":
+                return new BackoffIdleStrategy();
+            default:
+                throw new IllegalArgumentException(IDLE_PROPERTY + " must be spin, yield or backoff, was: " + idle);
+        }
     }
 
     @Override
