@@ -187,6 +187,17 @@ final class AeronEndpoint implements Endpoint {
         }
         int stream = Integer.parseInt(destination.substring(PREFIX.length()));
         Outbound out = new Outbound(aeron.addExclusivePublication(CHANNEL, stream));
+        // Connected before the first offer: mapping and touching a fresh log takes a while, and it belongs to the
+        // setup (as a TCP connect does), not to the first frames' times.
+        long deadline = System.nanoTime() + TIMEOUT_NANOS;
+        while (!out.publication.isConnected()) {
+            if (System.nanoTime() - deadline > 0 || closed.get()) {
+                out.publication.close();
+                throw new IOException("send to " + destination + " failed: no subscriber connected to stream " + stream
+                        + " within 30 s (is that endpoint open, on the same media driver " + aeron.context().aeronDirectoryName() + "?)");
+            }
+            out.idle.idle();
+        }
         outbound.put(destination, out);
         if (closed.get()) { // close() may have run between the check and the put
             outbound.remove(destination).publication.close();
