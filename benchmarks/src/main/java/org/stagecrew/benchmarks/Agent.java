@@ -36,7 +36,8 @@ import org.stagecrew.transport.Transport;
  * RESULT expected timeoutMs wait for the count           -> OK count checksum
  * SEND dest size warmMs runMs  one thread per endpoint  -> OK measuredFrames nanos totalFrames checksum
  * ECHO dest                 send every frame back        -> OK
- * PING dest size warmup n   round trips, HdrHistogram   -> OK p50 p90 p99 p999 max (ns)
+ * PING dest size warmup n   round trips, HdrHistogram   -> OK p50 p90 p99 p999 max coP50 coP99 coP999 interval (ns):
+ *                           back to back, then paced at half that rate (corrected for coordinated omission)
  * CPU                       process CPU time, wall time -> OK cpuNanos nanoTime
  * STOPIO                    stop receiving/echoing       -> OK
  * MEMORY                    peak heap and direct bytes   -> OK heap direct
@@ -245,20 +246,33 @@ public final class Agent implements Task {
         }
     }
 
+    /**
+     * Back to back after the warm-up (the fastest round trips), then paced at half the rate that
+     * reached, timed from the intended send times (corrected for coordinated omission).
+     */
     private String ping(String destination, int size, int warmup, int count) throws Exception {
+        Histogram backToBack = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        pingPhase(destination, size, warmup, count, PingSchedule.backToBack(backToBack));
+        Histogram paced = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        long interval = PingSchedule.halfRateInterval(backToBack);
+        pingPhase(destination, size, 0, count, PingSchedule.paced(interval, paced));
+        return percentiles(backToBack) + " " + paced.getValueAtPercentile(50) + " " + paced.getValueAtPercentile(99) + " "
+                + paced.getValueAtPercentile(99.9) + " " + interval;
+    }
+
+    private void pingPhase(String destination, int size, int warmup, int count, PingSchedule schedule) throws Exception {
         Endpoint endpoint = endpoints.get(0);
-        Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
         if (endpoint.pushes()) {
-            try (PingDriver driver = new PingDriver(endpoint, destination, size, warmup, count, histogram)) {
+            try (PingDriver driver = new PingDriver(endpoint, destination, size, warmup, count, schedule)) {
                 driver.run();
             }
-            return percentiles(histogram);
+            return;
         }
         long[] replies = new long[1];
         Endpoint.Sink sink = payload -> replies[0]++;
         try (FrameSender sender = new FrameSender(endpoint, destination, size)) {
             for (int i = 0; i < warmup + count; i++) {
-                long start = System.nanoTime();
+                long sentAt = schedule.nextSend();
                 sender.send(i);
                 long want = replies[0] + 1;
                 while (replies[0] < want) {
@@ -267,11 +281,10 @@ public final class Agent implements Task {
                     }
                 }
                 if (i >= warmup) {
-                    histogram.recordValue(Math.min(System.nanoTime() - start, histogram.getHighestTrackableValue()));
+                    schedule.recordReply(sentAt);
                 }
             }
         }
-        return percentiles(histogram);
     }
 
     private static String percentiles(Histogram histogram) {

@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The README's first command: measures one-way throughput and ping-pong latency of every available
- * variant (ours in each socket mode, our codec over TCP loopback, and a hand-rolled plain-JDK UDS
- * transport) in one run, with senders and receivers in separate JVMs, and prints and writes the
+ * variant (ours in each socket mode, our codec over TCP loopback, a hand-rolled plain-JDK UDS
+ * transport, its busy-polling twin and Aeron IPC) in one run, with senders and receivers in separate JVMs, and prints and writes the
  * results with ratios to the baselines.
  */
 @Command(name = "stagecrew-benchmarks", mixinStandardHelpOptions = true,
@@ -24,7 +24,7 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--variants", split = ",", description = "Variants to run: ${COMPLETION-CANDIDATES}. Default: all available.")
     List<Variant> variants;
 
-    @Option(names = "--sizes", split = ",", defaultValue = "64,1024,65536,1048576", description = "Frame sizes for 1->1 throughput, bytes (default ${DEFAULT-VALUE}); the first is used for fan-in.")
+    @Option(names = "--sizes", split = ",", defaultValue = "64,1024,4096,16384,65536,1048576", description = "Frame sizes for 1->1 throughput, bytes (default ${DEFAULT-VALUE}); the first is used for fan-in.")
     List<Integer> sizes;
 
     @Option(names = "--fan-in", split = ",", defaultValue = "4,16", description = "Numbers of senders for N->1 throughput (default ${DEFAULT-VALUE}).")

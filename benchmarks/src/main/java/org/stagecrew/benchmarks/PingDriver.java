@@ -3,49 +3,47 @@ package org.stagecrew.benchmarks;
 import io.netty.buffer.ByteBuf;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.HdrHistogram.Histogram;
 
 /**
  * Ping-pong driven from the I/O thread of a pushing endpoint: each answer is timed and the next
- * ping sent right there, so no other thread wakes or spins per round trip.
+ * ping sent right there (at the schedule's time), so no other thread wakes or spins per round trip.
  */
 final class PingDriver implements Endpoint.Sink, AutoCloseable {
     private final Endpoint endpoint;
     private final FrameSender sender;
     private final int warmup;
     private final int total;
-    private final Histogram histogram;
+    private final PingSchedule schedule;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private int answered;
     private long sentAt;
 
-    PingDriver(Endpoint endpoint, String destination, int size, int warmup, int count, Histogram histogram) {
+    PingDriver(Endpoint endpoint, String destination, int size, int warmup, int count, PingSchedule schedule) {
         this.endpoint = endpoint;
         this.sender = new FrameSender(endpoint, destination, size);
         this.warmup = warmup;
         this.total = warmup + count;
-        this.histogram = histogram;
+        this.schedule = schedule;
     }
 
     void run() throws Exception {
         endpoint.onFrames(this);
-        sentAt = System.nanoTime();
+        sentAt = schedule.nextSend();
         sender.send(0);
         done.get(Math.max(60, total / 1000), TimeUnit.SECONDS);
     }
 
     @Override
     public void onFrame(ByteBuf payload) {
-        long now = System.nanoTime();
         if (answered++ >= warmup) {
-            histogram.recordValue(Math.min(now - sentAt, histogram.getHighestTrackableValue()));
+            schedule.recordReply(sentAt);
         }
         if (answered == total) {
             done.complete(null);
             return;
         }
         try {
-            sentAt = System.nanoTime();
+            sentAt = schedule.nextSend(); // paced: spins on the event loop until the intended time
             sender.send(answered);
         } catch (Exception e) {
             done.completeExceptionally(e);

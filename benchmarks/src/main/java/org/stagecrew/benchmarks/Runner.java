@@ -50,7 +50,9 @@ final class Runner implements AutoCloseable {
         for (Variant variant : settings.variants()) {
             log.printf("%n== %s%n", variant.label);
             jitWarm = false;
-            try (Concurrency receiver = agent(variant, "receiver"); Concurrency sender = agent(variant, "sender")) {
+            // The Aeron baseline's media driver runs in this JVM, its directory removed when the variant ends or fails.
+            try (AeronDriver driver = variant == Variant.AERON ? AeronDriver.launch(settings.socketDirectory()) : null;
+                    Concurrency receiver = agent(variant, "receiver", driver); Concurrency sender = agent(variant, "sender", driver)) {
                 String target = command(receiver, "OPEN " + variant + " 1").trim();
                 for (int size : variant.isLatencyOnly() ? List.<Integer>of() : settings.sizes()) {
                     throughput(variant, sender, receiver, target, 1, size);
@@ -69,10 +71,14 @@ final class Runner implements AutoCloseable {
         }
     }
 
-    private Concurrency agent(Variant variant, String role) {
+    private Concurrency agent(Variant variant, String role, AeronDriver driver) {
+        List<String> options = new ArrayList<>(settings.jvmOptions());
+        if (driver != null) {
+            options.add("-Daeron.dir=" + driver.directory());
+        }
         return Concurrency.process(Agent.class).name("bench-" + variant.name().toLowerCase() + "-" + role)
                 .parent(control.address()).arguments(settings.socketDirectory().toString())
-                .transportConfig(agentConfig).jvmOptions(settings.jvmOptions().toArray(new String[0]))
+                .transportConfig(agentConfig).jvmOptions(options.toArray(new String[0]))
                 .startTimeout(Duration.ofSeconds(60)).start();
     }
 
@@ -136,10 +142,13 @@ final class Runner implements AutoCloseable {
         command(echo, "STOPIO");
         command(pinger, "CLOSE");
         Results.Latency result = new Results.Latency(variant, size, settings.pingCount(), Long.parseLong(p[0]),
-                Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), Long.parseLong(p[4]), pingerCores, echoCores);
+                Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), Long.parseLong(p[4]), pingerCores, echoCores,
+                Long.parseLong(p[5]), Long.parseLong(p[6]), Long.parseLong(p[7]), Long.parseLong(p[8]));
         log.printf("  ping-pong %6s B  p50 %6.1f  p90 %6.1f  p99 %6.1f  p99.9 %7.1f  max %8.1f us  cpu %.2f + %.2f cores%n", size,
                 result.p50() / 1e3, result.p90() / 1e3, result.p99() / 1e3, result.p999() / 1e3, result.max() / 1e3,
                 pingerCores, echoCores);
+        log.printf("  paced every %6.1f us (half rate), from intended send times: p50 %6.1f  p99 %6.1f  p99.9 %7.1f us%n",
+                result.pacedInterval() / 1e3, result.coP50() / 1e3, result.coP99() / 1e3, result.coP999() / 1e3);
         return result;
     }
 

@@ -3,7 +3,7 @@ package org.stagecrew.benchmarks;
 import java.nio.file.Path;
 import org.stagecrew.transport.IoMode;
 
-/** A transport measured by the runner: ours in each socket mode, and the two baselines. */
+/** A transport measured by the runner: ours in each socket mode, and the baselines. */
 enum Variant {
     EPOLL("stagecrew epoll", IoMode.EPOLL),
     /** The opt-in low-latency mode: busy-polling event loops, frames handled on the event loop. Ping-pong only. */
@@ -13,7 +13,11 @@ enum Variant {
     IO_URING("stagecrew io_uring", IoMode.IO_URING),
     NIO("stagecrew nio", IoMode.NIO),
     TCP("netty tcp loopback (our codec)", null),
-    JDK("plain-JDK UDS baseline", null);
+    JDK("plain-JDK UDS baseline", null),
+    /** Non-blocking sockets, spinning reads and writes, no selector: the floor for {@link #EPOLL_BUSY}. Ping-pong only. */
+    JDK_BUSY("plain-JDK busy-poll UDS baseline", null),
+    /** Aeron IPC (shared memory) through a media driver that the runner starts for this variant. */
+    AERON("aeron ipc baseline", null);
 
     final String label;
     final IoMode mode;
@@ -29,7 +33,7 @@ enum Variant {
 
     /** Whether only ping-pong is measured: a busy-polling variant keeps a CPU per process spinning. */
     boolean isLatencyOnly() {
-        return this == EPOLL_BUSY;
+        return this == EPOLL_BUSY || this == JDK_BUSY;
     }
 
     boolean isBaseline() {
@@ -42,6 +46,10 @@ enum Variant {
                 return TcpNettyEndpoint.open(socketDirectory);
             case JDK:
                 return JdkBaselineEndpoint.open(socketDirectory);
+            case JDK_BUSY:
+                return JdkBusyPollEndpoint.open(socketDirectory);
+            case AERON:
+                return AeronEndpoint.open(System.getProperty("aeron.dir"));
             case EPOLL_BUSY:
                 return StagecrewEndpoint.openBusyPoll(socketDirectory, mode);
             case EPOLL_ACKED:

@@ -34,7 +34,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.stagecrew.transport.IoMode;
 
 /**
- * The two baseline endpoints deliver every frame intact and in order, and close cleanly; every
+ * The socket baseline endpoints deliver every frame intact and in order, and close cleanly; every
  * endpoint's copying send leaves the buffer with the caller; the busy-polling endpoint pushes.
  */
 @Timeout(30)
@@ -48,6 +48,11 @@ class EndpointsTest {
     static Stream<Named<Function<Path, Endpoint>>> endpoints() {
         return Stream.of(Named.of("JDK baseline (UDS)", JdkBaselineEndpoint::open),
                 Named.of("Netty pipeline over TCP", TcpNettyEndpoint::open));
+    }
+
+    /** With the busy-polling baseline, which reads only while polled: a send fills at most the socket buffer. */
+    static Stream<Named<Function<Path, Endpoint>>> socketBaselines() {
+        return Stream.concat(endpoints(), Stream.of(Named.of("JDK busy-poll baseline (UDS)", JdkBusyPollEndpoint::open)));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -94,7 +99,7 @@ class EndpointsTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("endpoints")
+    @MethodSource("socketBaselines")
     void closeReleasesQueuedFramesStopsItsThreadsAndDeletesItsSocketFile(Function<Path, Endpoint> factory) throws Exception {
         Endpoint sender = factory.apply(dir);
         Endpoint receiver = factory.apply(dir);
@@ -150,6 +155,39 @@ class EndpointsTest {
             });
         } finally {
             reused.release();
+        }
+    }
+
+    @Test
+    void theBusyPollBaselineDeliversManyFramesAndAOneMebibyteFrameWhileASenderThreadSpins() throws Exception {
+        int frames = 10_000;
+        byte[] large = new byte[1024 * 1024];
+        new Random(7).nextBytes(large);
+        try (Endpoint sender = JdkBusyPollEndpoint.open(dir); Endpoint receiver = JdkBusyPollEndpoint.open(dir)) {
+            Thread sending = new Thread(() -> {
+                try {
+                    for (int i = 0; i < frames; i++) {
+                        sender.send(receiver.address(), numbered(i));
+                    }
+                    sender.send(receiver.address(), PooledByteBufAllocator.DEFAULT.directBuffer(large.length).writeBytes(large));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, "busy-test-sender");
+            sending.start();
+            int[] next = {0};
+            byte[][] last = new byte[1][];
+            receiveAll(receiver, frames + 1, payload -> {
+                int index = next[0]++;
+                if (index == frames) {
+                    last[0] = ByteBufUtil.getBytes(payload);
+                } else if (!Arrays.equals(numberedBytes(index), ByteBufUtil.getBytes(payload))) {
+                    fail("received frame " + index + " is not frame " + index + " intact: " + ByteBufUtil.hexDump(payload));
+                }
+            });
+            sending.join(TimeUnit.NANOSECONDS.toMillis(WAIT_NANOS));
+            assertFalse(sending.isAlive(), "the sender thread still runs");
+            assertArrayEquals(large, last[0], "the 1 MiB frame after 10,000 small ones");
         }
     }
 
