@@ -50,6 +50,7 @@ final class NettyTransport implements Transport, FrameSignals {
     private final TransportLoops loops;
     private final Bootstrap clientTemplate;
     private final SendSide sends;
+    private final SendSideClose closer;
     private final InboundSide inboundSide;
     private final Inbox inbox;
     private final Admission admission;
@@ -72,6 +73,7 @@ final class NettyTransport implements Transport, FrameSignals {
         this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes(), discards);
         this.inboundSide = new InboundSide(address, backend, addressLock, inbox);
         this.sends = new SendSide(this, group);
+        this.closer = new SendSideClose(sends, address, group);
         this.admission = new Admission(backend, config.peerPolicy(), config.maxConnections(), counters);
         this.consumer = new FrameConsumer(this, inbox, discards);
         WriteBufferWaterMark waterMark =
@@ -293,10 +295,10 @@ final class NettyTransport implements Transport, FrameSignals {
         boolean onOwnLoop = isOwnEventLoop();
         inboundSide.stopAccepting(onOwnLoop);
         inboundSide.closeInbound(onOwnLoop);
-        List<Future<?>> failing = sends.failAllAfterClose();
+        List<Future<?>> failing = closer.failAll();
         inbox.close();
         consumer.releaseAfterClose();
-        sends.awaitClosed(loops, onOwnLoop, failing);
+        closer.awaitClosed(loops, onOwnLoop, failing);
         sends.clear();
         discards.log(LOG, address);
         LOG.debug("closed transport {}", address);
@@ -359,9 +361,9 @@ final class NettyTransport implements Transport, FrameSignals {
         }
     }
 
-    /** See {@link SendSide#sweepAfterClose}. */
+    /** See {@link SendSideClose#sweep}. */
     Future<?> sweepAfterClose(OutboundConnection connection) {
-        return sends.sweepAfterClose(connection);
+        return closer.sweep(connection);
     }
 
     @Override

@@ -5,18 +5,11 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import io.netty.util.concurrent.Future;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.BackPressureException;
 import org.stagecrew.transport.FrameTooLargeException;
@@ -35,7 +28,6 @@ import org.stagecrew.transport.TransportTimeoutException;
  * found without it ({@link Appenders#recent}).
  */
 final class SendSide {
-    private static final Logger LOG = LoggerFactory.getLogger(SendSide.class);
     private final NettyTransport transport;
     private final EventLoopGroup group;
     private final ConcurrentHashMap<Address, OutboundConnection> connections = new ConcurrentHashMap<>();
@@ -335,64 +327,5 @@ final class SendSide {
             closed &= channel.close().awaitUninterruptibly(timeoutMillis);
         }
         return closed;
-    }
-    // ---- the sending half of the transport's close ----
-
-    /** Starts failing what every connection still queues, and ends the acknowledged streams; returns the failures under way. */
-    List<Future<?>> failAllAfterClose() {
-        List<Future<?>> failing = new ArrayList<>();
-        for (OutboundConnection connection : connections.values()) {
-            failing.add(sweepAfterClose(connection));
-        }
-        closeAcknowledged();
-        return failing;
-    }
-
-    /**
-     * Waits (not on one of our loops) until the connections are failed and closed: a shared or given
-     * loop outlives the transport, so the failures under way, the channels and their writes in flight
-     * (io_uring completes them later) are awaited, as a terminated private group guarantees; a private
-     * group is shut down and awaited, then what its connections still queue is failed. Logs what did
-     * not finish within {@link NettyTransport#CLOSE_TIMEOUT_MILLIS}.
-     */
-    void awaitClosed(TransportLoops loops, boolean onOwnLoop, List<Future<?>> failing) {
-        long timeout = NettyTransport.CLOSE_TIMEOUT_MILLIS;
-        if (!loops.owned) {
-            for (Future<?> f : failing) {
-                if (!onOwnLoop && f != null) {
-                    f.awaitUninterruptibly(timeout);
-                }
-            }
-            if (!onOwnLoop && !(closeChannels(timeout) && awaitFlushed(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout)))) {
-                LOG.warn("a connection of {} did not close, or its writes did not complete, within {} ms", transport.address(), timeout);
-            }
-            return;
-        }
-        Future<?> terminated = group.shutdownGracefully(0, timeout, TimeUnit.MILLISECONDS);
-        if (!onOwnLoop && !terminated.awaitUninterruptibly(timeout)) {
-            LOG.warn("event loop of {} did not stop within {} ms", transport.address(), timeout);
-        }
-        for (OutboundConnection connection : connections.values()) {
-            sweepAfterClose(connection);
-        }
-    }
-
-    /**
-     * Fails what a connection still queues once the transport is closed: on its event loop while
-     * that runs, otherwise after the loop has terminated, so that the queue never has two consumers.
-     */
-    Future<?> sweepAfterClose(OutboundConnection connection) {
-        TransportClosedException cause = new TransportClosedException("send to " + connection.destination()
-                + " failed: transport " + transport.address() + " is closed");
-        try {
-            return connection.loop().submit(() -> connection.onFailure(cause));
-        } catch (RejectedExecutionException e) {
-            group.terminationFuture().addListener(f -> {
-                synchronized (connection) {
-                    connection.failQueued(cause);
-                }
-            });
-            return null;
-        }
     }
 }

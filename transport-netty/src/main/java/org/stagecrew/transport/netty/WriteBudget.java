@@ -149,6 +149,15 @@ final class WriteBudget {
         return s <= 0 && (s & BACK_PRESSURED) == 0 && pendingWrites == 0 && reporting.get() == 0;
     }
 
+    /**
+     * Whether no write handed to the channel is still outstanding and no failure report is under
+     * way; unlike {@link #isFlushed()} it ignores bytes that producers still hold inside a write
+     * (they are reported once the producer leaves it). What a closing transport waits for.
+     */
+    boolean isSettled() {
+        return pendingWrites == 0 && reporting.get() == 0;
+    }
+
     /** A failure report begins: until {@link #endReport()}, nothing is flushed. Any thread. */
     void beginReport() {
         reporting.incrementAndGet();
@@ -169,10 +178,19 @@ final class WriteBudget {
      *     is interrupted while it would wait (its interrupt status stays set)
      */
     boolean awaitFlushed(long deadline) {
+        return await(this::isFlushed, deadline);
+    }
+
+    /** As {@link #awaitFlushed}, until {@link #isSettled()}. */
+    boolean awaitSettled(long deadline) {
+        return await(this::isSettled, deadline);
+    }
+
+    private boolean await(BooleanSupplier done, long deadline) {
         synchronized (this) {
             flushWaiters++;
             try {
-                while (!isFlushed()) {
+                while (!done.getAsBoolean()) {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         return false;
@@ -189,9 +207,9 @@ final class WriteBudget {
         }
     }
 
-    /** Wakes the threads in {@link #awaitFlushed} once there is nothing left to write. */
+    /** Wakes the threads in {@link #awaitFlushed} and {@link #awaitSettled} once they may be done. */
     private void signalIfFlushed() {
-        if (flushWaiters > 0 && isFlushed()) {
+        if (flushWaiters > 0 && isSettled()) { // isFlushed() implies it; a flush waiter looks again
             synchronized (this) {
                 notifyAll();
             }
