@@ -66,11 +66,13 @@ class ScaleRowsTest {
 
     @Test
     void aRingOfTransportsInOneJvmKeepsEveryTokenAndSharesEventLoops() throws Exception {
+        int loopsBefore = Ring.eventLoopThreads(); // other tests of this JVM may have started other modes' shared groups
         String[] r = Ring.run(dir, 50, 4, 64, 200, 300).trim().split(" ");
         long forwarded = Long.parseLong(r[0]);
         assertTrue(forwarded > 0, "frames went round: " + String.join(" ", r));
         assertEquals("true", r[2], "every token still in the ring at the stop: " + String.join(" ", r));
-        assertTrue(Integer.parseInt(r[4]) <= Runtime.getRuntime().availableProcessors() + 1,
-                "event loop threads for 50 transports: " + r[4]);
+        int added = Integer.parseInt(r[4]) - loopsBefore;
+        assertTrue(added <= Runtime.getRuntime().availableProcessors() + 1,
+                "event loop threads added for 50 transports: " + added + " (" + r[4] + " in all, " + loopsBefore + " before)");
     }
 }
