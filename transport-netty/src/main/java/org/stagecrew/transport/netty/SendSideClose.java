@@ -18,6 +18,12 @@ import org.stagecrew.transport.TransportClosedException;
  */
 final class SendSideClose {
     private static final Logger LOG = LoggerFactory.getLogger(SendSideClose.class);
+    /**
+     * How long a close waits for sending threads still inside a write (a thread between claiming
+     * its segment and publishing the frame, usually microseconds) so that their frames are reported
+     * before close returns; one descheduled for longer is not waited for.
+     */
+    static final long PRODUCER_GRACE_MILLIS = 1_000;
 
     private final SendSide sends;
     private final Address address;
@@ -44,8 +50,8 @@ final class SendSideClose {
      * loop outlives the transport, so the failures under way, the channels and their writes in flight
      * (io_uring completes them later) are awaited, as a terminated private group guarantees; a private
      * group is shut down and awaited, then what its connections still queue is failed. Frames that a
-     * producer still holds inside a write are not waited for (a close must not wait for a descheduled
-     * thread): they are reported when it leaves the write. Logs what did not finish within {@link
+     * producer still holds inside a write are waited for at most {@link #PRODUCER_GRACE_MILLIS} (a
+     * close must not hang on a descheduled thread): after that they are reported when it leaves the write. Logs what did not finish within {@link
      * NettyTransport#CLOSE_TIMEOUT_MILLIS}.
      */
     void awaitClosed(TransportLoops loops, boolean onOwnLoop, List<Future<?>> failing) {
@@ -56,8 +62,14 @@ final class SendSideClose {
                     f.awaitUninterruptibly(timeout);
                 }
             }
-            if (!onOwnLoop && !(sends.closeChannels(timeout) && awaitSettled(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout)))) {
+            if (onOwnLoop) {
+                return;
+            }
+            if (!(sends.closeChannels(timeout) && awaitSettled(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout)))) {
                 LOG.warn("a connection of {} did not close, or its writes did not complete, within {} ms", address, timeout);
+            } else if (!sends.awaitFlushed(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PRODUCER_GRACE_MILLIS))) {
+                LOG.debug("closed {} while a sending thread was still inside a write; its frames are reported when it leaves it",
+                        address);
             }
             return;
         }
