@@ -32,7 +32,7 @@ import org.stagecrew.transport.Address;
  * resume, resume + 1, and so on, in order; data frames themselves are unchanged.
  */
 final class ProtocolV2 {
-    static final int VERSION = 2;
+    static final int VERSION = Protocol.VERSION_2;
 
     /** Kinds of a version 2 connection: the byte after the sender address. */
     static final int KIND_STREAM = 0;
