@@ -139,7 +139,7 @@ class AddressRaceIT {
         System.out.printf("[AddressRaceIT] %s: both JVMs opening and closing for %d ms: a %s; b %s%n", mode, CHURN_MILLIS, churnA, churnB);
         for (String churn : List.of(churnA, churnB)) {
             assertTrue(churn.startsWith("CHURNED ") && churn.contains(" overlaps=0 ") && churn.contains(" misrouted=0 ")
-                    && churn.contains(" failures=0 "), () -> mode + ": two owners at once, a lost frame or a failure: " + churn);
+                    && churn.contains(" failures=0 "), () -> mode + ": two owners at once, a lost frame or a failure: a " + churnA + "; b " + churnB);
         }
         assertTrue(!churnA.contains("opened=0 ") && !churnB.contains("opened=0 "),
                 "both JVMs owned the address at times during the churn, so that it changed hands");

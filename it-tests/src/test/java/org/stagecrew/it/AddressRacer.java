@@ -3,12 +3,14 @@ package org.stagecrew.it;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -33,8 +35,8 @@ import org.stagecrew.transport.TransportConfig;
  * </pre>
  *
  * <p>CHURN tries to open (and then closes) the address again and again for {@code ms} milliseconds. While it owns the address
- * it holds a marker file beside it, created with CREATE_NEW: finding the marker already there means
- * that another process owned the address at the same time (an overlap). And it sends a frame to its
+ * it holds a marker file beside it, created with CREATE_NEW and naming the holder (pid-attempt): finding the
+ * marker already there means that another process owned the address at the same time (an overlap). And it sends a frame to its
  * own address, which must come back to it (else: misrouted). After each attempt it pauses for a
  * random moment of up to 2 ms, so that the address changes hands between the two JVMs.
  */
@@ -111,31 +113,46 @@ public final class AddressRacer {
                 first = failures == 1 ? e.toString() : first;
                 continue;
             }
+            boolean markerOurs = false;
             try {
                 opened++;
+                String text = ProcessHandle.current().pid() + "-" + i;
                 try {
-                    Files.createFile(marker);
+                    Files.writeString(marker, text, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    markerOurs = true;
                 } catch (FileAlreadyExistsException e) {
                     overlaps++;
+                    first = overlaps == 1 && failures == 0 ? "overlap at " + text + " with " + markerHolder(marker) : first;
                     continue;
                 }
-                String text = ProcessHandle.current().pid() + "-" + i;
                 transport.send(transport.address(), ByteBufUtil.writeUtf8(PooledByteBufAllocator.DEFAULT, text)).get(10, TimeUnit.SECONDS);
                 try (Frame frame = transport.receive(CHURN_RECEIVE_WAIT)) {
                     if (frame == null || !text.equals(frame.payload().toString(UTF_8))) {
                         misrouted++;
                     }
                 }
-                Files.delete(marker);
             } catch (Exception e) {
                 failures++;
                 first = failures == 1 ? e.toString() : first;
             } finally {
+                if (markerOurs) {
+                    // Before the close: once our transport is closed, the other JVM may own the address and create the marker.
+                    Files.deleteIfExists(marker);
+                }
                 transport.close();
             }
         }
         return "CHURNED opened=" + opened + " refused=" + refused + " overlaps=" + overlaps + " misrouted=" + misrouted
                 + " failures=" + failures + " first=" + oneLine(first);
+    }
+
+    /** Who holds the marker: its content (pid-attempt), or why it cannot be read. */
+    private static String markerHolder(Path marker) {
+        try {
+            return Files.readString(marker);
+        } catch (IOException e) {
+            return "a marker gone since (" + e + ")";
+        }
     }
 
     private static TransportConfig.Builder config(String mode, String dir) {

@@ -41,7 +41,7 @@ import org.stagecrew.transport.TransportException;
  * <p>Two rules keep the lock sound. Record locks belong to a process and any descriptor of the file
  * that the process closes drops them, so this JVM opens a held lock file through no other channel:
  * a second binder in the same JVM is refused by a JVM-wide set of held paths before it opens
- * anything. And since the lock file is unlinked on close, a binder that opened it just before may
+ * anything, and {@link #ownerPid} reads a lock file only while no binder of this JVM can take it. And since the lock file is unlinked on close, a binder that opened it just before may
  * lock the unlinked file: after locking, it opens the path again and requires the JDK to report that
  * the file there is the one it holds ({@link OverlappingFileLockException}), else it retries.
  *
@@ -63,8 +63,14 @@ final class AddressLock implements AutoCloseable {
             StandardOpenOption.WRITE, NOFOLLOW_LINKS);
     private static final Set<OpenOption> READ_EXISTING = Set.of(StandardOpenOption.READ, NOFOLLOW_LINKS);
     private static final byte[] PID = (ProcessHandle.current().pid() + "\n").getBytes(US_ASCII);
-    /** Lock files held or being locked by this JVM, by real path. */
+    /** Lock files held or being locked by this JVM, by real path. Added to only under {@link #GATE}. */
     private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
+    /**
+     * Makes "not held, so read the file" in {@link #ownerPid} atomic with respect to a binder of this
+     * JVM adding the path to {@link #HELD}: without it, a reader that checked just before a binder
+     * locked the file would close its descriptor after, and drop the binder's lock.
+     */
+    private static final Object GATE = new Object();
     /** Addresses owned now, for the shutdown hook. */
     private static final Set<AddressLock> OWNED = ConcurrentHashMap.newKeySet();
     private static final AtomicBoolean EXIT_HOOK_INSTALLED = new AtomicBoolean();
@@ -95,7 +101,11 @@ final class AddressLock implements AutoCloseable {
      */
     static AddressLock acquire(Path socketFile) {
         Path lockFile = lockFileOf(Objects.requireNonNull(socketFile, "socketFile"));
-        if (!HELD.add(lockFile)) {
+        boolean added;
+        synchronized (GATE) {
+            added = HELD.add(lockFile);
+        }
+        if (!added) {
             throw new AddressInUseException("bind failed for " + socketFile + ": another transport or server channel of"
                     + " this JVM owns that address; close it first or choose another name");
         }
@@ -260,14 +270,16 @@ final class AddressLock implements AutoCloseable {
         } catch (TransportException e) {
             return java.util.OptionalLong.empty();
         }
-        if (HELD.contains(lockFile)) {
-            return java.util.OptionalLong.of(ProcessHandle.current().pid());
-        }
-        try {
-            String text = java.nio.file.Files.readString(lockFile, US_ASCII).trim();
-            return text.matches("\\d{1,18}") ? java.util.OptionalLong.of(Long.parseLong(text)) : java.util.OptionalLong.empty();
-        } catch (IOException | RuntimeException e) {
-            return java.util.OptionalLong.empty();
+        synchronized (GATE) {
+            if (HELD.contains(lockFile)) {
+                return java.util.OptionalLong.of(ProcessHandle.current().pid());
+            }
+            try {
+                String text = java.nio.file.Files.readString(lockFile, US_ASCII).trim();
+                return text.matches("\\d{1,18}") ? java.util.OptionalLong.of(Long.parseLong(text)) : java.util.OptionalLong.empty();
+            } catch (IOException | RuntimeException e) {
+                return java.util.OptionalLong.empty();
+            }
         }
     }
 

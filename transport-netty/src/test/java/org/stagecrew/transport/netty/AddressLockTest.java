@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.stagecrew.transport.AddressInUseException;
@@ -139,6 +140,33 @@ class AddressLockTest {
             channel.bind(UnixDomainSocketAddress.of(path));
         }
         return path;
+    }
+
+    @Test
+    void askingWhoOwnsAnAddressWhileThisJvmTakesItNeverDropsTheNewOwnersLock() throws Exception {
+        Path socket = dir.resolve("g.sock");
+        AtomicBoolean done = new AtomicBoolean();
+        // A logger naming a peer's pid (Failures, Jfr, DeathWatch) asks from any thread, at any moment.
+        Thread asker = new Thread(() -> {
+            while (!done.get()) {
+                AddressLock.ownerPid(socket);
+            }
+        }, "owner-pid-asker");
+        asker.start();
+        int dropped = 0;
+        try {
+            for (int round = 0; round < 2_000; round++) {
+                try (AddressLock lock = AddressLock.acquire(socket)) {
+                    if (!isLockedByThisProcess(lock.lockFile())) {
+                        dropped++;
+                    }
+                }
+            }
+        } finally {
+            done.set(true);
+            asker.join(10_000);
+        }
+        assertEquals(0, dropped, "rounds in which reading the lock file for its pid dropped this JVM's fresh lock");
     }
 
     /** Whether /proc/locks lists a POSIX write lock of this process on the file's inode (Linux only). */
