@@ -64,7 +64,7 @@ import org.stagecrew.transport.IdleStrategy;
  * {@code W} or the new position, and it schedules itself again ({@link SegmentWriter#PRODUCER_WRITING}
  * or {@link SegmentWriter#DATA}). If the producer saw it clear, it schedules the drain itself. Both
  * move the flag by CAS, so exactly one task follows. ({@code DrainHandOffStress} and {@code
- * SegmentAppendSealStress} in the stress-tests module check this with jcstress.)
+ * SegmentAppendSealStress} in this module's src/jcstress check this with jcstress.)
  *
  * <p>The drainer seals a segment that gained nothing over a whole drain pass: so an idle producer
  * does not hold memory (and queue accounting) for ever. The producer starts a new segment on its

@@ -132,7 +132,7 @@ public class FrameCodecBenchmark {
                 transport.config().writeBufferLowWaterMark(), transport.config().writeBufferHighWaterMark()));
         connection = new OutboundConnection(transport, Address.of("/tmp/stagecrew-jmh-peer.sock"), outChannel.eventLoop());
         set(connection, "channel", outChannel);
-        set(connection, "accepted", true);
+        ((ConnectionState) get(connection, "state")).accept();
         set(connection, "peerMaxFrameLength", (long) TransportConfig.DEFAULT_MAX_FRAME_LENGTH);
 
         perFrameOutChannel = new EmbeddedChannel(FrameCodec.encoder());
@@ -151,6 +151,12 @@ public class FrameCodecBenchmark {
         Field field = target.getClass().getDeclaredField(name);
         field.setAccessible(true);
         field.set(target, value);
+    }
+
+    private static Object get(Object target, String name) throws ReflectiveOperationException {
+        Field field = target.getClass().getDeclaredField(name);
+        field.setAccessible(true);
+        return field.get(target);
     }
 
     @TearDown(Level.Trial)
