@@ -36,6 +36,11 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--warmup-ms", defaultValue = "1000", description = "Warm-up per throughput measurement (default ${DEFAULT-VALUE}).")
     long warmupMillis;
 
+    @Option(names = "--first-warmup-ms", defaultValue = "3000", description = "Warm-up of the first throughput measurement of a "
+            + "variant's fresh JVMs, at least --warmup-ms (default ${DEFAULT-VALUE}); our JVMs still compile for 10-15 s, "
+            + "so 15000 measures their steady state.")
+    long firstWarmupMillis;
+
     @Option(names = "--run-ms", defaultValue = "1000", description = "Measured time per throughput measurement (default ${DEFAULT-VALUE}).")
     long runMillis;
 
@@ -90,7 +95,7 @@ public final class BenchmarkMain implements Callable<Integer> {
         long start = System.nanoTime();
         List<Integer> scaleSenders = scaleFanIn.stream().filter(n -> n > 0).toList();
         try (Runner runner = new Runner(new Runner.Settings(chosen, sizes, fanIn, pingSizes, warmupMillis, runMillis, pingWarmup,
-                pingCount, Math.max(1, repeat), sockets, options), System.out);
+                pingCount, Math.max(1, repeat), sockets, options, firstWarmupMillis), System.out);
                 ScaleRunner scale = new ScaleRunner(new ScaleRunner.Settings(scaleSenders, 4, ring, 8, sizes.get(0), warmupMillis,
                         runMillis, sockets, options), System.out)) {
             if (!scaleOnly) {

@@ -21,7 +21,6 @@ import org.stagecrew.transport.TransportConfig;
  */
 final class Runner implements AutoCloseable {
     private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(120);
-    private static final long FIRST_WARMUP_MILLIS = 3_000;
 
     private final Settings settings;
     private final PrintStream log;
@@ -35,7 +34,7 @@ final class Runner implements AutoCloseable {
     /** What to run. */
     record Settings(List<Variant> variants, List<Integer> sizes, List<Integer> fanIn, List<Integer> pingSizes,
             long warmupMillis, long runMillis, int pingWarmup, int pingCount, int repeat, Path socketDirectory,
-            List<String> jvmOptions) {
+            List<String> jvmOptions, long firstWarmupMillis) {
     }
 
     Runner(Settings settings, PrintStream log) {
@@ -105,7 +104,7 @@ final class Runner implements AutoCloseable {
         command(receiver, "RECEIVE");
         // The first measurement of fresh JVMs warms up longer: with the usual warm-up, C2 would still be compiling
         // the send and receive paths inside it.
-        long warmup = jitWarm ? settings.warmupMillis() : Math.max(settings.warmupMillis(), FIRST_WARMUP_MILLIS);
+        long warmup = jitWarm ? settings.warmupMillis() : Math.max(settings.warmupMillis(), settings.firstWarmupMillis());
         jitWarm = true;
         String[] sent = words(command(sender, "SEND " + target + " " + size + " " + warmup + " " + settings.runMillis()));
         long measured = Long.parseLong(sent[0]);

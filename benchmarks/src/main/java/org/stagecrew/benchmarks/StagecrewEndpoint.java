@@ -14,6 +14,11 @@ import org.stagecrew.transport.TransportConfig;
 /** Our {@link Transport}, used exactly as a user would: blocking sends (owned or copied), frames pushed by poll. */
 final class StagecrewEndpoint implements Endpoint {
     private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * System property of the agent JVMs ({@code --jvm-opt=-Dstagecrew.benchmarks.ioThreads=1}): a private event loop
+     * group of that many threads per transport instead of the JVM-wide shared one (0, the default).
+     */
+    static final String IO_THREADS_PROPERTY = "stagecrew.benchmarks.ioThreads";
 
     private final Transport transport;
     /** Addresses by string, so that a send allocates nothing. */
@@ -39,7 +44,8 @@ final class StagecrewEndpoint implements Endpoint {
     }
 
     private static TransportConfig.Builder config(Path socketDirectory, IoMode mode) {
-        return TransportConfig.builder().socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-");
+        return TransportConfig.builder().socketDirectory(socketDirectory).ioMode(mode).fileNamePrefix("b-")
+                .ioThreads(Integer.getInteger(IO_THREADS_PROPERTY, TransportConfig.DEFAULT_IO_THREADS));
     }
 
     /** Acknowledged delivery: each frame is kept until the receiving application has consumed it. */

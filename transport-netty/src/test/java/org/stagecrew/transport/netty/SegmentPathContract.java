@@ -123,6 +123,61 @@ abstract class SegmentPathContract extends BackPressureContract {
             }
         }
 
+        /**
+         * One thread interleaves copied frames over three routes: transport {@code a} to two receivers
+         * (blocking sends), and transport {@code b} to the first of them ({@code offer}). The thread's most
+         * recent connection, and the segment it appends to, must be told apart by destination and by
+         * transport: a frame appended to another route's segment would reach the wrong receiver, or come
+         * from the wrong sender, or out of order.
+         */
+        @Test
+        void oneThreadInterleavingRoutesDeliversEveryFrameOnItsOwnRouteInOrder() {
+            int perRoute = 3_000;
+            try (Transport first = open(); Transport second = open(); Transport a = open(); Transport b = open()) {
+                ByteBuf source = ByteBufAllocator.DEFAULT.directBuffer(COPY_AT + SMALL).writeZero(COPY_AT + SMALL);
+                try {
+                    for (long seq = 0; seq < perRoute; seq++) {
+                        mark(source, COPY_AT, seq, SMALL);
+                        a.send(first.address(), source, COPY_AT, SMALL, WAIT);
+                        mark(source, COPY_AT, perRoute + seq, SMALL);
+                        a.send(second.address(), source, COPY_AT, SMALL, WAIT);
+                        mark(source, COPY_AT, 2L * perRoute + seq, SMALL);
+                        assertEquals(OfferResult.ACCEPTED, b.offer(first.address(), source, COPY_AT, SMALL), "offer of frame " + seq);
+                    }
+                } finally {
+                    source.release();
+                }
+                receiveRoutes(first, List.of(a.address(), b.address()), List.of(0L, 2L * perRoute), perRoute);
+                receiveRoutes(second, List.of(a.address()), List.of((long) perRoute), perRoute);
+            }
+        }
+
+        /**
+         * Polls until {@code perSender} frames from each of {@code senders} arrived at {@code receiver},
+         * those of sender {@code i} numbered from {@code firstSeqs.get(i)} in order; fails on a frame
+         * from any other sender, out of order, or altered.
+         */
+        private void receiveRoutes(Transport receiver, List<Address> senders, List<Long> firstSeqs, int perSender) {
+            long[] next = new long[senders.size()];
+            long[] received = {0};
+            String[] firstError = {null};
+            long expected = (long) perSender * senders.size();
+            while (received[0] < expected && firstError[0] == null) {
+                int handled = receiver.poll(frame -> {
+                    received[0]++;
+                    int route = senders.indexOf(frame.sender());
+                    if (firstError[0] == null) {
+                        firstError[0] = route < 0 ? "frame from " + frame.sender() + ", not one of " + senders
+                                : mismatch(frame, firstSeqs.get(route) + next[route]++, SMALL);
+                    }
+                }, 4096, WAIT);
+                assertTrue(handled > 0, "no frame at " + receiver.address() + " within " + WAIT + " after " + received[0]
+                        + " of " + expected);
+            }
+            assertNull(firstError[0], () -> "at " + receiver.address() + ": " + firstError[0]);
+            assertEquals(expected, received[0], "frames at " + receiver.address());
+        }
+
         /** A 64 KiB high watermark: 8 KiB segments, so nine of them back-pressure the destination. */
         private TransportConfig.Builder smallWatermarks() {
             return config().writeBufferWaterMark(16 * 1024, 64 * 1024);
