@@ -32,14 +32,16 @@ final class ChunkPacker {
     private final OutboundConnection connection;
     private final WriteBudget budget;
     private final SegmentWriter segments;
+    private final WriteCompletions completions;
     private final Queue<Object> queue = PlatformDependent.newMpscQueue();
     /** Bytes of queued frames handed to the channel so far; with the segments', a pass that changes it made progress. */
     private long handedOver;
 
-    ChunkPacker(OutboundConnection connection, WriteBudget budget, SegmentWriter segments) {
+    ChunkPacker(OutboundConnection connection, WriteBudget budget, SegmentWriter segments, WriteCompletions completions) {
         this.connection = connection;
         this.budget = budget;
         this.segments = segments;
+        this.completions = completions;
     }
 
     /** Queues a frame or a segment. Any thread. */
@@ -114,12 +116,12 @@ final class ChunkPacker {
                 int size = length >= ZERO_COPY_THRESHOLD ? HEADER
                         : (int) Math.max(HEADER + length, Math.min(CHUNK_SIZE, Math.max(backlog - moved + HEADER + length, MIN_CHUNK_SIZE)));
                 chunk = ch.alloc().directBuffer(size);
-                completion = new WriteCompletion(connection);
+                completion = completions.take(null);
             }
             chunk.writeInt(length);
             if (length >= ZERO_COPY_THRESHOLD) {
                 // Header in the chunk, payload straight from the caller's buffer: no copy.
-                WriteCompletion payloadCompletion = new WriteCompletion(connection).payloadOf(completion, future);
+                WriteCompletion payloadCompletion = completions.take(null).payloadOf(completion, future);
                 completion.write(ch, chunk);
                 chunk = null;
                 payloadCompletion.write(ch, payload);

@@ -49,6 +49,8 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     /** The large frame being put together from the reads that carry it, or null. */
     private FrameAssembly assembly;
     private boolean failed;
+    /** A batch object to fill for the next read, handed back by the inbox or by the last walk here; or null. */
+    private InboundBatch spare;
 
     /** A decoder whose discarded frames are counted nowhere; for pipelines without a transport (tests, benchmarks). */
     FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
@@ -132,7 +134,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         }
         ByteBuf complete = partial;
         partial = null;
-        deliver(ctx, new InboundBatch(sender, credentials, complete, 1, complete.capacity()));
+        deliver(ctx, batch(complete, 1, complete.capacity()));
         return true;
     }
 
@@ -144,7 +146,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         long retained = assembly.retained();
         ByteBuf complete = assembly.take();
         assembly = null;
-        deliver(ctx, new InboundBatch(sender, credentials, complete, 1, (int) Math.min(Integer.MAX_VALUE, retained)));
+        deliver(ctx, batch(complete, 1, (int) Math.min(Integer.MAX_VALUE, retained)));
         return true;
     }
 
@@ -168,7 +170,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             frames++;
         }
         if (frames > 0) {
-            deliver(ctx, new InboundBatch(sender, credentials, in.retainedSlice(start, position - start), frames, in.capacity()));
+            deliver(ctx, batch(in.retainedSlice(start, position - start), frames, in.capacity()));
         }
         in.readerIndex(position);
         if (badLength >= 0) {
@@ -186,25 +188,41 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** A batch of {@code frames} frames in {@code buffer}, in the spare object if there is one: a read allocates no batch. */
+    private InboundBatch batch(ByteBuf buffer, int frames, int retainedCapacity) {
+        InboundBatch batch = spare;
+        spare = null;
+        return batch == null ? new InboundBatch(sender, credentials, buffer, frames, retainedCapacity)
+                : batch.reset(sender, credentials, buffer, frames, retainedCapacity);
+    }
+
+    /** Keeps a batch object that nobody else holds for the next read. */
+    private void reuse(InboundBatch batch) {
+        batch.clear();
+        spare = batch;
+    }
+
     private void deliver(ChannelHandlerContext ctx, InboundBatch batch) {
         counters.received(batch.frames, batch.buffer.readableBytes());
         if (discards.isDiscarding()) {
             // The transport is closing: read on to count what the sender had written, but hand nothing on.
             discards.add(sender, batch.frames);
             batch.buffer.release();
+            reuse(batch);
             return;
         }
         if (stream != null) {
             long end = stream.received(ctx.channel(), batch.frames);
             if (end < 0) {
                 batch.buffer.release(); // a newer connection of the stream took over, and its sender writes these there
+                reuse(batch);
                 return;
             }
             batch.stream = stream;
             batch.streamEnd = end;
         }
         if (eventLoopHandler == null) {
-            inbox.add(ctx.channel(), batch);
+            spare = inbox.add(ctx.channel(), batch);
             return;
         }
         ByteBuf buffer = batch.buffer;
@@ -233,6 +251,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         if (stream != null && !discards.isDiscarding()) {
             stream.consumed(batch.streamEnd); // the handler returned for every frame of the batch
         }
+        reuse(batch);
     }
 
     /** The protocol version of this connection's notices. */

@@ -82,8 +82,9 @@ final class FrameConsumer {
             ByteBuf buffer = batch.buffer;
             int length = buffer.getInt(batch.cursor);
             ByteBuf payload = buffer.retainedSlice(batch.cursor + Protocol.LENGTH_FIELD_LENGTH, length);
-            advance(batch, length);
-            return new OwnedFrame(batch.sender, batch.credentials, payload);
+            OwnedFrame frame = new OwnedFrame(batch.sender, batch.credentials, payload);
+            advance(batch, length); // the last frame's advance gives the batch object back to the inbox
+            return frame;
         } finally {
             release();
         }

@@ -6,20 +6,47 @@ import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.PeerCredentials;
 
 /**
- * The reused flyweight {@link Frame} that a consumer hands to handlers: one read-only view of the
- * batch buffer per batch, re-pointed at each frame by moving its indices. Nothing is allocated per
- * frame. Confined to the consuming thread.
+ * The reused flyweight {@link Frame} that a consumer hands to handlers: a read-only view of the
+ * batch buffer, re-pointed at each frame by moving its indices. Nothing is allocated per frame.
+ *
+ * <p>Nor, in steady state, per batch: the read-only wrappers of the last {@value #CACHED_VIEWS}
+ * batch buffers are kept, by the identity of the buffer object they wrap. Netty recycles the
+ * objects of pooled buffers and slices, so a later batch is often carried by the same object
+ * (pointing at other memory by then), and its wrapper, which reads through that object, is
+ * reused. A wrapper is only ever used while the object it wraps is the current batch's buffer.
+ *
+ * <p>Confined to the consuming thread.
  */
 final class FrameView implements Frame {
+    static final int CACHED_VIEWS = 16;
+
     private Address sender;
     private PeerCredentials credentials;
     private ByteBuf batchView;
+    /** Batch buffer objects seen lately, and at the same index the read-only wrapper of each. */
+    private final ByteBuf[] wrapped = new ByteBuf[CACHED_VIEWS];
+    private final ByteBuf[] views = new ByteBuf[CACHED_VIEWS];
+    /** The slot the next wrapper not found goes to, round robin. */
+    private int nextSlot;
 
-    /** Points the view at a new batch; one read-only wrapper per batch. */
+    /** Points the view at a new batch, with a read-only wrapper of its buffer. */
     void batch(InboundBatch batch) {
         this.sender = batch.sender;
         this.credentials = batch.credentials;
-        this.batchView = batch.buffer.asReadOnly();
+        this.batchView = readOnly(batch.buffer);
+    }
+
+    private ByteBuf readOnly(ByteBuf buffer) {
+        for (int i = 0; i < CACHED_VIEWS; i++) {
+            if (wrapped[i] == buffer) {
+                return views[i];
+            }
+        }
+        ByteBuf view = buffer.asReadOnly();
+        wrapped[nextSlot] = buffer;
+        views[nextSlot] = view;
+        nextSlot = (nextSlot + 1) % CACHED_VIEWS;
+        return view;
     }
 
     /** Points the view at the payload at {@code [index, index + length)} of the current batch. */

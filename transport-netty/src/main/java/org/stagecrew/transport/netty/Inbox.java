@@ -41,6 +41,9 @@ final class Inbox {
     /** Where the depth and its high-water mark are published, per batch. */
     private final TransportCounters counters;
     private final ArrayDeque<InboundBatch> batches = new ArrayDeque<>();
+    /** Consumed batches kept for later reads (see {@link #add}); at most {@value #MAX_IDLE_BATCHES}. */
+    private final ArrayDeque<InboundBatch> idle = new ArrayDeque<>();
+    static final int MAX_IDLE_BATCHES = 64;
     private final List<Channel> paused = new ArrayList<>();
     /** In-JVM (LOCAL) senders parked until there is room; see {@link #parkUntilRoom}. */
     private final List<Runnable> parkedSenders = new ArrayList<>();
@@ -65,14 +68,20 @@ final class Inbox {
         this.capacityBytes = capacityBytes;
     }
 
-    /** Adds a batch read from {@code channel}; called on that channel's event loop. */
-    void add(Channel channel, InboundBatch batch) {
+    /**
+     * Adds a batch read from {@code channel}; called on that channel's event loop. Returns a
+     * consumed batch for the caller to {@link InboundBatch#reset} for its next read, or null if
+     * none is idle: the caller keeps it as its own, since the lock taken here already hands it over.
+     */
+    InboundBatch add(Channel channel, InboundBatch batch) {
+        InboundBatch spare;
         lock.lock();
         try {
+            spare = idle.pollLast();
             if (closed) {
                 discards.add(batch.sender, batch.frames);
                 batch.buffer.release();
-                return;
+                return spare;
             }
             batches.addLast(batch);
             frames += batch.frames;
@@ -93,6 +102,7 @@ final class Inbox {
             lock.unlock();
         }
         notifyListeners();
+        return spare;
     }
 
     private void notifyListeners() {
@@ -159,7 +169,10 @@ final class Inbox {
         }
     }
 
-    /** Releases a fully consumed batch and resumes paused channels when below the low mark. */
+    /**
+     * Releases a fully consumed batch and resumes paused channels when below the low mark. The
+     * batch object is kept for a later read: the caller must not touch it after this call.
+     */
     void consumed(InboundBatch batch) {
         batch.buffer.release();
         if (batch.stream != null) {
@@ -171,6 +184,10 @@ final class Inbox {
         try {
             frames -= batch.frames;
             bytes -= batch.bytes;
+            batch.clear();
+            if (idle.size() < MAX_IDLE_BATCHES) {
+                idle.addLast(batch);
+            }
             counters.inbox(frames);
             if (frames == 0) {
                 empty.signalAll();

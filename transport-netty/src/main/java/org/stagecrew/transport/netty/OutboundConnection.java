@@ -86,8 +86,9 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         this.budget = new WriteBudget(destination, transport.config().writeBufferLowWaterMark(),
                 transport.config().writeBufferHighWaterMark(), state, transport::isOpen);
         this.scheduler = new DrainScheduler(loop, this);
-        this.segments = new SegmentWriter(this, budget);
-        this.packer = new ChunkPacker(this, budget, segments);
+        WriteCompletions completions = new WriteCompletions(this);
+        this.segments = new SegmentWriter(this, budget, completions);
+        this.packer = new ChunkPacker(this, budget, segments, completions);
         this.wakeFromPeer = () -> loop.execute(this::resumeAfterPeer);
         this.appender = new SegmentAppender(this, budget, packer, transport.config().writeBufferHighWaterMark());
         this.counters = transport.counters().outbound(destination);

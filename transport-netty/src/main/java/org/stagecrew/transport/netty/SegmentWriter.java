@@ -33,6 +33,7 @@ final class SegmentWriter {
 
     private final OutboundConnection connection;
     private final WriteBudget budget;
+    private final WriteCompletions completions;
     private final ArrayList<Segment> segments = new ArrayList<>();
     /**
      * Segments of a failed connection whose producer was inside a write when they were discarded.
@@ -45,9 +46,10 @@ final class SegmentWriter {
     /** Bytes handed to the channel so far. */
     private long written;
 
-    SegmentWriter(OutboundConnection connection, WriteBudget budget) {
+    SegmentWriter(OutboundConnection connection, WriteBudget budget, WriteCompletions completions) {
         this.connection = connection;
         this.budget = budget;
+        this.completions = completions;
     }
 
     void add(Segment segment) {
@@ -253,7 +255,7 @@ final class SegmentWriter {
 
     private void writeSlice(Channel ch, Segment segment, ByteBuf chunk, int from, int to, int frames) {
         if (to > from) {
-            new WriteCompletion(connection, segment).unreported(frames).write(ch, chunk.retainedSlice(from, to - from));
+            completions.take(segment).unreported(frames).write(ch, chunk.retainedSlice(from, to - from));
             written += to - from;
         }
     }

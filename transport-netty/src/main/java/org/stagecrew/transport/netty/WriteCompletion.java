@@ -2,9 +2,6 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelProgressiveFuture;
-import io.netty.channel.ChannelProgressiveFutureListener;
-import io.netty.channel.ChannelProgressivePromise;
 import java.util.ArrayList;
 import java.util.concurrent.CompletableFuture;
 import org.stagecrew.transport.TransportException;
@@ -22,17 +19,25 @@ import org.stagecrew.transport.TransportException;
  * after them fail, and the one frame the failure cut in two fails with an exception that says how
  * many of its bytes were written (the destination drops an incomplete frame).
  *
- * <p>Event loop only. One object per write, not per frame.
+ * <p>It is the write's own promise ({@link ReusablePromise}): the channel reports progress and the
+ * outcome to it directly. Once its write completed and its frames are settled, it goes back to its
+ * {@link WriteCompletions} pool for a later write of the same connection, so that a write allocates
+ * nothing.
+ *
+ * <p>Event loop only. One object per write in flight, not per frame.
  */
-final class WriteCompletion implements ChannelProgressiveFutureListener {
+final class WriteCompletion extends ReusablePromise {
     private static final int HEADER = Protocol.LENGTH_FIELD_LENGTH;
 
     private final OutboundConnection connection;
+    private final WriteCompletions pool;
     /** The segment this write is a slice of, whose capacity counts until its last write completes; or null. */
-    private final Segment segment;
+    private Segment segment;
     /** The frames of this write, in order; a zero-copy payload is one frame whose header went before. */
     private int frames;
-    /** Per frame, its future or null; null as a whole while no frame has a future. */
+    /** Whether a frame of this write has a future: then {@link #futures} holds one entry per frame. */
+    private boolean withFutures;
+    /** Per frame, its future or null, while {@link #withFutures}; kept across writes for its capacity. */
     private ArrayList<CompletableFuture<Void>> futures;
     /** Whether this write is the payload of one zero-copy frame, without its header. */
     private boolean payloadOnly;
@@ -52,18 +57,41 @@ final class WriteCompletion implements ChannelProgressiveFutureListener {
     /** The length, header included, of the frame that {@link #written} ends inside; 0 if none. */
     private long cutLength;
 
-    WriteCompletion(OutboundConnection connection) {
-        this(connection, null);
+    /** A completion of {@code connection}'s writes, taken from and given back to {@code pool}. */
+    WriteCompletion(OutboundConnection connection, WriteCompletions pool) {
+        this.connection = connection;
+        this.pool = pool;
     }
 
-    WriteCompletion(OutboundConnection connection, Segment segment) {
-        this.connection = connection;
-        this.segment = segment;
+    /** Starts a new write, a slice of {@code segment} if not null; the previous write of this object has completed. */
+    WriteCompletion start(Segment of) {
+        segment = of;
+        return this;
+    }
+
+    /** Forgets the completed write, so that it holds no frame, future or buffer while pooled. */
+    private void clear() {
+        segment = null;
+        frames = 0;
+        if (withFutures) {
+            futures.clear();
+            withFutures = false;
+        }
+        payloadOnly = false;
+        payloadAfter = null;
+        headerWritten = false;
+        buffer = null;
+        start = 0;
+        total = 0;
+        written = 0;
+        settled = 0;
+        settledEnd = 0;
+        cutLength = 0;
     }
 
     /** Adds {@code count} frames without a future, reported to the undeliverable handler if they fail. */
     WriteCompletion unreported(int count) {
-        if (futures == null) {
+        if (!withFutures) {
             frames += count;
         } else {
             for (int i = 0; i < count; i++) {
@@ -75,13 +103,16 @@ final class WriteCompletion implements ChannelProgressiveFutureListener {
 
     /** Adds the next frame of the write, with its future or none ({@code null}). */
     WriteCompletion add(CompletableFuture<Void> future) {
-        if (future != null && futures == null) {
-            futures = new ArrayList<>(frames + 8);
+        if (future != null && !withFutures) {
+            if (futures == null) {
+                futures = new ArrayList<>(frames + 8);
+            }
             for (int i = 0; i < frames; i++) {
                 futures.add(null);
             }
+            withFutures = true;
         }
-        if (futures != null) {
+        if (withFutures) {
             futures.add(future);
         }
         frames++;
@@ -98,19 +129,17 @@ final class WriteCompletion implements ChannelProgressiveFutureListener {
         return add(future);
     }
 
-    /** Writes {@code buf} (ownership passes to the channel) with a promise that settles this write's frames. */
+    /** Writes {@code buf} (ownership passes to the channel) with this as its promise, which settles the write's frames. */
     void write(Channel ch, ByteBuf buf) {
         buffer = buf;
         start = buf.readerIndex();
         total = buf.readableBytes();
         connection.writeStarted(segment);
-        ChannelProgressivePromise promise = ch.newProgressivePromise();
-        promise.addListener(this);
-        ch.write(buf, promise);
+        ch.write(buf, reset(ch));
     }
 
     @Override
-    public void operationProgressed(ChannelProgressiveFuture future, long progress, long ignored) {
+    void progressed(long progress) {
         written = progress;
         if (progress < total && !payloadOnly) {
             settleWritten(); // partly written: the buffer is still alive, find the frames it finished
@@ -132,10 +161,10 @@ final class WriteCompletion implements ChannelProgressiveFutureListener {
     }
 
     @Override
-    public void operationComplete(ChannelProgressiveFuture future) {
+    void completed(Throwable failure) {
         buffer = null;
         try {
-            if (future.isSuccess()) {
+            if (failure == null) {
                 for (int i = settled; i < frames; i++) {
                     settle(i, null);
                 }
@@ -143,11 +172,16 @@ final class WriteCompletion implements ChannelProgressiveFutureListener {
                     payloadAfter.headerWritten = true;
                 }
             } else {
-                fail(connection.writeFailure(future.cause()));
+                fail(connection.writeFailure(failure));
             }
         } finally {
-            // A failed write counts the frames it settled as written and the bytes that reached the socket.
-            connection.writeFinished(segment, future.isSuccess() ? frames : settled, future.isSuccess() ? total : written);
+            try {
+                // A failed write counts the frames it settled as written and the bytes that reached the socket.
+                connection.writeFinished(segment, failure == null ? frames : settled, failure == null ? total : written);
+            } finally {
+                clear();
+                pool.give(this);
+            }
         }
     }
 
@@ -177,7 +211,7 @@ final class WriteCompletion implements ChannelProgressiveFutureListener {
 
     /** Completes frame {@code i}'s future, with success if {@code cause} is null; false if it has none. */
     private boolean settle(int i, TransportException cause) {
-        CompletableFuture<Void> f = futures == null ? null : futures.get(i);
+        CompletableFuture<Void> f = withFutures ? futures.get(i) : null;
         if (f == null) {
             return false;
         }

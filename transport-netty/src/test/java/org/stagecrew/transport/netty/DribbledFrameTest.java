@@ -129,6 +129,7 @@ class DribbledFrameTest {
         }
 
         InboundBatch batch = inbox.poll();
+        ByteBuf frame = batch.buffer; // the batch object is reused once consumed; its buffer is not
         try {
             assertEquals(1, batch.frames);
             assertEquals(payload, batch.buffer.getInt(batch.buffer.readerIndex()));
@@ -140,7 +141,7 @@ class DribbledFrameTest {
         } finally {
             inbox.consumed(batch);
         }
-        assertEquals(0, batch.buffer.refCnt(), "every part is released once the frame was consumed");
+        assertEquals(0, frame.refCnt(), "every part is released once the frame was consumed");
     }
 
     @Test

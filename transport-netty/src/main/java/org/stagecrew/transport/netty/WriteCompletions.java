@@ -1,0 +1,38 @@
+package org.stagecrew.transport.netty;
+
+import java.util.ArrayDeque;
+
+/**
+ * The pool of one {@link OutboundConnection}'s {@link WriteCompletion}s: a write takes one, and its
+ * completion gives it back once its frames are settled, so that a steady stream of writes allocates
+ * no completion and no promise. Holds at most {@value #MAX_POOLED} idle ones; more writes in flight
+ * than that allocate, and the extra ones are left to the collector when they complete.
+ *
+ * <p>Event loop only: writes start and complete there.
+ */
+final class WriteCompletions {
+    static final int MAX_POOLED = 256;
+
+    private final OutboundConnection connection;
+    private final ArrayDeque<WriteCompletion> idle = new ArrayDeque<>();
+
+    WriteCompletions(OutboundConnection connection) {
+        this.connection = connection;
+    }
+
+    /** A completion for a new write, a slice of {@code segment} if not null. */
+    WriteCompletion take(Segment segment) {
+        WriteCompletion completion = idle.pollLast();
+        if (completion == null) {
+            completion = new WriteCompletion(connection, this);
+        }
+        return completion.start(segment);
+    }
+
+    /** Takes back a completion whose write has completed and whose state is cleared. */
+    void give(WriteCompletion completion) {
+        if (idle.size() < MAX_POOLED) {
+            idle.addLast(completion);
+        }
+    }
+}
