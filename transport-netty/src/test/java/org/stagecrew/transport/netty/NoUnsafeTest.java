@@ -15,7 +15,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -30,16 +30,24 @@ import org.stagecrew.transport.TransportConfig;
  * buffers still report a memory address. Before the decoder checked for that, every frame was
  * dropped with a NullPointerException on the event loop and {@code receive} returned null.
  *
- * <p>Runs in the Surefire execution {@code no-unsafe} (see this module's pom), which also runs the
- * transport contract suites and the decoder tests with Unsafe off, on JDK 17 as well as on JDK 25.
+ * <p>Runs where Unsafe is meant to be off: in the Surefire execution {@code no-unsafe} on JDK 17 (see
+ * this module's pom), which also runs the transport contract suites and the decoder tests with Unsafe
+ * off, and in the default execution on Java 25 and later, where all of them run without Unsafe anyway
+ * (so the pom skips {@code no-unsafe} there). Either way its first test fails if Unsafe is in fact on.
  */
-@EnabledIfSystemProperty(named = "io.netty.noUnsafe", matches = "true")
+@EnabledIf(value = "unsafeIsMeantToBeOff", disabledReason = "Netty has Unsafe here: runs with -Dio.netty.noUnsafe=true"
+        + " (Surefire execution no-unsafe) or on Java 25+")
 class NoUnsafeTest {
 
     private static final int[] SIZES = {0, 1, 64, 1024, 64 * 1024, 1024 * 1024 + 3};
 
     @TempDir
     Path dir;
+
+    /** Netty is told to run without Unsafe, or runs on Java 25+, where that is its default. */
+    static boolean unsafeIsMeantToBeOff() {
+        return Boolean.getBoolean("io.netty.noUnsafe") || Runtime.version().feature() >= 25;
+    }
 
     @Test
     void nettyReallyRunsWithoutUnsafeHereWhileDirectBuffersStillHaveAddresses() {
