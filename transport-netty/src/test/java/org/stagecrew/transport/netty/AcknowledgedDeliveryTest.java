@@ -254,9 +254,11 @@ class AcknowledgedDeliveryTest {
                 .writeBufferWaterMark(32 * 1024 * 1024, 64 * 1024 * 1024).build())) {
             long before = activeNormalAllocations();
             List<CompletableFuture<Void>> sent = new ArrayList<>();
+            List<ByteBuf> payloads = new ArrayList<>(); // handed over: only their reference counts are read
             for (int i = 0; i < frames; i++) {
                 ByteBuf payload = alloc.directBuffer(frameLength);
                 payload.writerIndex(frameLength);
+                payloads.add(payload);
                 sent.add(sender.send(address, payload));
             }
             Await.until("frames reached the receiver", WAIT, () -> ((NettyTransport) receiver).hasFrames());
@@ -270,13 +272,17 @@ class AcknowledgedDeliveryTest {
                         timeout.getMessage());
             }
             assertTrue(sender.flush(WAIT));
+            Await.until("the sender released every frame's buffer", WAIT, () -> payloads.stream().allMatch(b -> b.refCnt() == 0));
             long after = activeNormalAllocations() - before;
             System.out.printf("window expiry: %d frames of %d KiB; the sender held %d KiB against its watermark and %d pooled"
                     + " allocations more than before at the peak, %d after%n", frames, frameLength >> 10, peakBytes >> 10, peak, after);
             assertTrue(peak >= frames, "the frames were held: " + peak + " allocations");
             assertTrue(peakBytes >= (long) frames * frameLength, "the frames count against the watermark: " + peakBytes);
             assertNull(((NettyTransport) sender).ackedSends().streamFor(address), "the ended stream is dropped");
-            assertTrue(after <= 0, "the sender's memory returns to its baseline: " + after + " allocations more than before");
+            // JVM-wide: the receiver's read buffers freed into its event loop's thread cache still count as active
+            // (CI saw 6 of them), so the check is that the 48 frames of 256 KiB went back to the arena.
+            assertTrue(after < frames / 2, "the sender's memory returns to its baseline: " + after + " allocations more than"
+                    + " before, against " + peak + " at the peak");
         }
     }
 
