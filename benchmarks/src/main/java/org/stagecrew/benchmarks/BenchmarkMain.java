@@ -36,9 +36,9 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--warmup-ms", defaultValue = "1000", description = "Warm-up per throughput measurement (default ${DEFAULT-VALUE}).")
     long warmupMillis;
 
-    @Option(names = "--first-warmup-ms", defaultValue = "3000", description = "Warm-up of the first throughput measurement of a "
-            + "variant's fresh JVMs, at least --warmup-ms (default ${DEFAULT-VALUE}); our JVMs still compile for 10-15 s, "
-            + "so 15000 measures their steady state.")
+    @Option(names = "--first-warmup-ms", defaultValue = "15000", description = "Warm-up of the first throughput measurement of a "
+            + "variant's fresh JVMs, at least --warmup-ms (default ${DEFAULT-VALUE}): our JVMs compile for 10-15 s, and "
+            + "3000 measured 1 KiB at half its steady rate.")
     long firstWarmupMillis;
 
     @Option(names = "--run-ms", defaultValue = "1000", description = "Measured time per throughput measurement (default ${DEFAULT-VALUE}).")
