@@ -25,10 +25,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.BackPressureException;
+import org.stagecrew.transport.FrameHandler;
 import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.TransportCounter;
 import org.stagecrew.transport.TransportTimeoutException;
 
 /**
@@ -41,8 +43,8 @@ import org.stagecrew.transport.TransportTimeoutException;
 @Timeout(value = 120, unit = SECONDS)
 class CloseOutcomeTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
-    /** Long enough that the receiver's read of the remaining bytes is not mistaken for the end. */
-    private static final Duration QUIET = Duration.ofSeconds(1);
+    /** How long a poll waits once all expected frames arrived, while the sender's connection is ending. */
+    private static final Duration ENDED_POLL = Duration.ofMillis(20);
     private static final int FRAME = 1000;
     private static final int ROUNDS = 3;
     /** Far above what the socket buffers, watermarks and inbox hold of {@link #FRAME}-byte frames. */
@@ -193,22 +195,29 @@ class CloseOutcomeTest {
         }
     }
 
-    /** Reads until {@code expected} frames arrived, then until none arrives for {@link #QUIET}; returns the sequence numbers. */
+    /**
+     * Reads until {@code expected} frames arrived and the receiver has seen the sender's connection
+     * end (so every byte the sender wrote has been read and decoded), then what is left in the inbox;
+     * returns the sequence numbers.
+     */
     private static BitSet receiveAll(Transport receiver, int expected) {
         BitSet received = new BitSet();
         int[] count = {0};
+        FrameHandler record = frame -> {
+            received.set((int) frame.payload().getLong(frame.payload().readerIndex()));
+            count[0]++;
+        };
         long deadline = System.nanoTime() + 3 * WAIT.toNanos();
         while (true) {
             boolean complete = count[0] >= expected;
-            int handled = receiver.poll(frame -> {
-                received.set((int) frame.payload().getLong(frame.payload().readerIndex()));
-                count[0]++;
-            }, 256, complete ? QUIET : WAIT);
-            if (handled == 0 && complete) {
+            boolean ended = receiver.stats().get(TransportCounter.CONNECTIONS_ACTIVE) == 0;
+            int handled = receiver.poll(record, 256, complete ? ENDED_POLL : WAIT);
+            if (handled == 0 && complete && ended) {
                 return received;
             }
             if (System.nanoTime() - deadline > 0) {
-                fail("only " + count[0] + " of the " + expected + " frames whose futures succeeded arrived");
+                fail("only " + count[0] + " of the " + expected + " frames whose futures succeeded arrived, and the"
+                        + " sender's connection " + (ended ? "ended" : "is still open"));
             }
         }
     }
