@@ -25,13 +25,18 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.Delivery;
 import org.stagecrew.transport.DeliveryTimeoutException;
 import org.stagecrew.transport.Frame;
+import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.PeerRejectedException;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
@@ -51,16 +56,37 @@ class AcknowledgedDeliveryTest {
     @TempDir
     Path dir;
 
+    /** The modes whose connections can drop and resume: every mode, not only the default one. */
+    static Stream<IoMode> modes() {
+        return Stream.of(IoMode.EPOLL, IoMode.IO_URING, IoMode.NIO, IoMode.LOCAL);
+    }
+
+    private static void assumeAvailable(IoMode mode) {
+        Assumptions.assumeTrue(mode.isAvailable(), () -> "IoMode." + mode + " is not available: " + mode.unavailabilityCause());
+    }
+
     private TransportConfig.Builder config(Delivery delivery) {
         return TransportConfig.builder().socketDirectory(dir).delivery(delivery);
     }
 
+    private TransportConfig.Builder config(Delivery delivery, IoMode mode) {
+        return config(delivery).ioMode(mode);
+    }
+
     private Transport acknowledged() {
-        return Transport.open(config(Delivery.acknowledged()).build());
+        return acknowledged(IoMode.AUTO);
+    }
+
+    private Transport acknowledged(IoMode mode) {
+        return Transport.open(config(Delivery.acknowledged(), mode).build());
     }
 
     private Transport receiver(String name) {
-        return Transport.open(config(Delivery.written()).fileName(name).build());
+        return receiver(name, IoMode.AUTO);
+    }
+
+    private Transport receiver(String name, IoMode mode) {
+        return Transport.open(config(Delivery.written(), mode).fileName(name).build());
     }
 
     private static ByteBuf number(long n) {
@@ -137,10 +163,12 @@ class AcknowledgedDeliveryTest {
         }
     }
 
-    @Test
-    void aConnectionDroppedByTheReceiverIsResumedWithoutLossOrDuplicate() throws Exception {
-        int frames = 60_000;
-        try (Transport receiver = receiver("r.sock"); Transport sender = acknowledged()) {
+    @ParameterizedTest
+    @MethodSource("modes")
+    void aConnectionDroppedByTheReceiverIsResumedWithoutLossOrDuplicate(IoMode mode) throws Exception {
+        assumeAvailable(mode);
+        int frames = 20_000;
+        try (Transport receiver = receiver("r.sock", mode); Transport sender = acknowledged(mode)) {
             CompletableFuture<Void> sending = Background.run("sender", () -> {
                 for (int i = 0; i < frames; i++) {
                     sender.send(receiver.address(), number(i), WAIT);
@@ -177,11 +205,13 @@ class AcknowledgedDeliveryTest {
         }
     }
 
-    @Test
-    void aDestinationRestartedAtItsAddressGetsEveryUnacknowledgedFrameInOrder() throws Exception {
+    @ParameterizedTest
+    @MethodSource("modes")
+    void aDestinationRestartedAtItsAddressGetsEveryUnacknowledgedFrameInOrder(IoMode mode) throws Exception {
+        assumeAvailable(mode);
         int frames = 1000;
-        Transport sender = acknowledged();
-        Transport first = receiver("r.sock");
+        Transport sender = acknowledged(mode);
+        Transport first = receiver("r.sock", mode);
         Address address = first.address();
         List<CompletableFuture<Void>> sent = new ArrayList<>();
         List<Long> consumedByFirst = new ArrayList<>();
@@ -207,7 +237,7 @@ class AcknowledgedDeliveryTest {
             first.close();
             assertFalse(sent.get(frames - 1).isDone(), "the frames the first incarnation discarded are not acknowledged");
 
-            try (Transport second = receiver("r.sock")) {
+            try (Transport second = receiver("r.sock", mode)) {
                 List<Long> consumedBySecond = new ArrayList<>();
                 while (consumedBySecond.isEmpty() || consumedBySecond.get(consumedBySecond.size() - 1) < frames - 1) {
                     try (Frame f = second.receive(WAIT)) {
@@ -243,14 +273,16 @@ class AcknowledgedDeliveryTest {
         return active;
     }
 
-    @Test
-    void aDestinationThatStaysDownFailsEveryFrameTypedAndTheSenderReleasesItsMemory() throws Exception {
+    @ParameterizedTest
+    @MethodSource("modes")
+    void aDestinationThatStaysDownFailsEveryFrameTypedAndTheSenderReleasesItsMemory(IoMode mode) throws Exception {
+        assumeAvailable(mode);
         PooledByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
         int frameLength = 256 * 1024;
         int frames = 48;
-        Transport receiver = receiver("r.sock");
+        Transport receiver = receiver("r.sock", mode);
         Address address = receiver.address();
-        try (Transport sender = Transport.open(config(Delivery.acknowledged(Duration.ofMillis(500)))
+        try (Transport sender = Transport.open(config(Delivery.acknowledged(Duration.ofMillis(500)), mode)
                 .writeBufferWaterMark(32 * 1024 * 1024, 64 * 1024 * 1024).build())) {
             long before = activeNormalAllocations();
             List<CompletableFuture<Void>> sent = new ArrayList<>();
