@@ -87,10 +87,11 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
                 transport.config().writeBufferHighWaterMark(), state, transport::isOpen);
         this.scheduler = new DrainScheduler(loop, this);
         WriteCompletions completions = new WriteCompletions(this);
-        this.segments = new SegmentWriter(this, budget, completions);
+        SegmentPool pool = new SegmentPool();
+        this.segments = new SegmentWriter(this, budget, completions, pool);
         this.packer = new ChunkPacker(this, budget, segments, completions);
         this.wakeFromPeer = () -> loop.execute(this::resumeAfterPeer);
-        this.appender = new SegmentAppender(this, budget, packer, transport.config().writeBufferHighWaterMark());
+        this.appender = new SegmentAppender(this, budget, packer, pool, transport.config().writeBufferHighWaterMark());
         this.counters = transport.counters().outbound(destination);
     }
 
