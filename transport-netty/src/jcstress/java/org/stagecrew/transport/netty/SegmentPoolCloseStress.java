@@ -27,7 +27,7 @@ import org.openjdk.jcstress.infra.results.III_Result;
 @Outcome(expect = Expect.FORBIDDEN, desc = "any other interleaving is not part of the protocol")
 @State
 public class SegmentPoolCloseStress {
-    private final SegmentPool pool = new SegmentPool();
+    private final SegmentPool pool = new SegmentPool(4 * 1024 * 1024, 256 * 1024);
     private final Segment segment = new Segment(Unpooled.buffer(16, 16));
 
     @Actor

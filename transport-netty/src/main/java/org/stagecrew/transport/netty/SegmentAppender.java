@@ -27,13 +27,18 @@ final class SegmentAppender {
     /** The longest payload that takes the segment path. */
     private final int appendLimit;
 
-    SegmentAppender(OutboundConnection connection, WriteBudget budget, ChunkPacker packer, SegmentPool pool, int highWaterMark) {
+    SegmentAppender(OutboundConnection connection, WriteBudget budget, ChunkPacker packer, SegmentPool pool, int segmentLimit) {
         this.connection = connection;
         this.budget = budget;
         this.packer = packer;
         this.pool = pool;
-        this.segmentLimit = Math.min(ChunkPacker.CHUNK_SIZE, Math.max(MIN_SEGMENT_SIZE, Integer.highestOneBit(highWaterMark / 8)));
+        this.segmentLimit = segmentLimit;
         this.appendLimit = Math.min(ChunkPacker.ZERO_COPY_THRESHOLD - 1, segmentLimit / 2 - HEADER);
+    }
+
+    /** The largest segment for a connection with this high watermark: a fraction of it, so that a few segments never exceed it. */
+    static int segmentLimit(int highWaterMark) {
+        return Math.min(ChunkPacker.CHUNK_SIZE, Math.max(MIN_SEGMENT_SIZE, Integer.highestOneBit(highWaterMark / 8)));
     }
 
     /** The longest payload that {@link #append} takes. */

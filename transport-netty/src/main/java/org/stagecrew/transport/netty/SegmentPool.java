@@ -11,12 +11,15 @@ import java.util.Queue;
  * recycling of pooled buffers does not reach it).
  *
  * <p>A segment comes back once both its producer and the drainer are done with it (see {@link
- * Segment}, "Recycling"), from whichever side was done second; at most {@value #MAX_IDLE} wait
- * here, and a segment that does not fit or arrives after {@link #close()} has its chunk released
- * instead. A segment the drainer finished while its producer still held it is parked here until the
+ * Segment}, "Recycling"), from whichever side was done second; as many wait here as the
+ * connection's high watermark holds segments of its largest size (so an idle connection holds no
+ * more than it may hold in flight), between 2 and {@value #MAX_IDLE}, and a segment beyond that or
+ * that arrives after {@link #close()} has its chunk released instead. A stream keeps many segments in
+ * flight (up to the watermark) and gets them back in bursts: fewer idle places would release in one
+ * burst what it allocates again in the next. A segment the drainer finished while its producer still held it is parked here until the
  * producer retires it; at most {@value #MAX_PARKED} are, the oldest taken back and released beyond
- * that. So a connection holds at most {@value #MAX_IDLE} idle and {@value #MAX_PARKED} parked
- * segments of up to its segment limit until it closes (each thread parks at most one).
+ * that. So a connection holds at most its high watermark in idle segments, and {@value #MAX_PARKED}
+ * parked segments of up to its segment limit, until it closes (each thread parks at most one).
  *
  * <p>Threading: {@link #take} and {@link #recycle} from any thread that owns the segment; {@link
  * #park} from the event loop; {@link #close} from the event loop, or the one thread that fails a
@@ -26,16 +29,29 @@ import java.util.Queue;
  * segment takes that reference.
  */
 final class SegmentPool {
-    static final int MAX_IDLE = 4;
+    static final int MAX_IDLE = 16;
     static final int MAX_PARKED = 16;
 
-    private final Queue<Segment> idle = PlatformDependent.newFixedMpmcQueue(MAX_IDLE);
+    private final Queue<Segment> idle;
     /**
      * Event loop only: segments parked for their producer, oldest first. An entry whose segment is no
      * longer parked (retired and recycled since) is stale and dropped at the next {@link #park}.
      */
     private final ArrayList<Segment> parked = new ArrayList<>();
     private volatile boolean closed;
+
+    /**
+     * @param highWaterMark the connection's write-buffer high watermark
+     * @param segmentLimit the largest segment its threads start
+     */
+    SegmentPool(int highWaterMark, int segmentLimit) {
+        this.idle = PlatformDependent.newFixedMpmcQueue(idlePlaces(highWaterMark, segmentLimit));
+    }
+
+    /** How many idle segments a connection keeps: its high watermark in segments of the largest size, 2 to {@value #MAX_IDLE}. */
+    static int idlePlaces(int highWaterMark, int segmentLimit) {
+        return Math.max(2, Math.min(MAX_IDLE, Integer.highestOneBit(highWaterMark / segmentLimit)));
+    }
 
     /**
      * An idle segment, empty and open, for the calling thread to fill: one that holds at least {@code

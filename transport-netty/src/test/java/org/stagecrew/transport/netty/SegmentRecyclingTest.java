@@ -57,7 +57,7 @@ class SegmentRecyclingTest {
 
     @Test
     void aRecycledSegmentIsTakenBackEmptyAndOpenWithItsChunk() {
-        SegmentPool pool = new SegmentPool();
+        SegmentPool pool = new SegmentPool(4 * 1024 * 1024, 256 * 1024);
         Segment segment = retiredSegment(8192);
         ByteBuf chunk = segment.chunk;
         assertTrue(pool.recycle(segment));
@@ -75,7 +75,7 @@ class SegmentRecyclingTest {
 
     @Test
     void anIdleSegmentFarSmallerThanTheThreadNeedsIsReleasedAndTheTakerAllocates() {
-        SegmentPool pool = new SegmentPool();
+        SegmentPool pool = new SegmentPool(4 * 1024 * 1024, 256 * 1024);
         Segment segment = retiredSegment(8192);
         assertTrue(pool.recycle(segment));
         assertNull(pool.take(65536, 4), "far smaller than the segment the thread needs");
@@ -85,7 +85,7 @@ class SegmentRecyclingTest {
 
     @Test
     void aSegmentWhoseChunkAnotherHolderStillReadsIsReleasedNotPooled() {
-        SegmentPool pool = new SegmentPool();
+        SegmentPool pool = new SegmentPool(4 * 1024 * 1024, 256 * 1024);
         Segment segment = retiredSegment(8192);
         ByteBuf slice = segment.chunk.retainedSlice(0, 4); // as an in-JVM receiver still holding a read
         assertFalse(pool.recycle(segment), "a chunk someone still reads must not be written again");
@@ -97,14 +97,14 @@ class SegmentRecyclingTest {
 
     @Test
     void aFullPoolReleasesTheExtraSegmentAndAClosedPoolEveryIdleOneAndEveryLaterOne() {
-        SegmentPool pool = new SegmentPool();
-        Segment[] kept = new Segment[SegmentPool.MAX_IDLE];
+        SegmentPool pool = new SegmentPool(4 * 1024 * 1024, 256 * 1024);
+        Segment[] kept = new Segment[SegmentPool.idlePlaces(4 * 1024 * 1024, 256 * 1024)];
         for (int i = 0; i < kept.length; i++) {
             kept[i] = retiredSegment(8192);
             assertTrue(pool.recycle(kept[i]));
         }
         Segment extra = retiredSegment(8192);
-        assertFalse(pool.recycle(extra), "the pool holds at most " + SegmentPool.MAX_IDLE);
+        assertFalse(pool.recycle(extra), "the pool holds at most " + kept.length);
         assertEquals(0, extra.chunk.refCnt());
         pool.close();
         for (Segment segment : kept) {
@@ -142,7 +142,7 @@ class SegmentRecyclingTest {
 
     @Test
     void aFullParkingReleasesTheOldestAndAClosedPoolEveryParkedOne() {
-        SegmentPool pool = new SegmentPool();
+        SegmentPool pool = new SegmentPool(4 * 1024 * 1024, 256 * 1024);
         Segment[] segments = new Segment[SegmentPool.MAX_PARKED + 1];
         for (int i = 0; i < segments.length; i++) {
             segments[i] = new Segment(Unpooled.buffer(64, 64));
