@@ -29,9 +29,9 @@ import org.stagecrew.transport.TransportException;
  *
  * <p>Thread-safe. Locking is per batch, never per frame. A consumer waiting in {@link #take} parks
  * itself ({@link LockSupport#parkNanos}) after putting its thread in {@link #waiters} under the lock,
- * and {@link #add} unparks the oldest waiter under the same lock: no wake-up is lost (an unpark
- * before the park leaves a permit), and a wait allocates nothing (a {@link Condition} wait allocates
- * a queue node per wait).
+ * and {@link #add} takes the oldest waiter out under the same lock and unparks it after unlocking:
+ * no wake-up is lost (an unpark before the park leaves a permit), and a wait allocates nothing (a
+ * {@link Condition} wait allocates a queue node per wait).
  */
 final class Inbox {
     private static final Logger LOG = LoggerFactory.getLogger(Inbox.class);
@@ -81,6 +81,7 @@ final class Inbox {
      */
     InboundBatch add(Channel channel, InboundBatch batch) {
         InboundBatch spare;
+        Thread waiter;
         lock.lock();
         try {
             spare = idle.pollLast();
@@ -103,12 +104,12 @@ final class Inbox {
                     paused.add(channel);
                 }
             }
-            Thread waiter = waiters.pollFirst();
-            if (waiter != null) {
-                LockSupport.unpark(waiter);
-            }
+            waiter = waiters.pollFirst(); // taken off under the lock: woken exactly once, below
         } finally {
             lock.unlock();
+        }
+        if (waiter != null) {
+            LockSupport.unpark(waiter); // after the unlock, so that the woken consumer does not find the lock held
         }
         notifyListeners();
         return spare;
