@@ -29,7 +29,7 @@ import org.openjdk.jcstress.infra.results.II_Result;
 public class DrainHandOffStress {
     private final CountingLoop loop = new CountingLoop();
     private final Segment segment = new Segment(Unpooled.wrappedBuffer(new byte[64]));
-    private final SegmentWriter writer = new SegmentWriter(null, null, null);
+    private final SegmentWriter writer = new SegmentWriter(null, null, null, null);
     private final DrainScheduler scheduler;
 
     public DrainHandOffStress() {

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +27,11 @@ import org.stagecrew.transport.TransportException;
  * <p>Closing releases every batch still held and counts its frames in {@link Discards}, per
  * sender; so does a batch added after the close.
  *
- * <p>Thread-safe. Locking is per batch, never per frame.
+ * <p>Thread-safe. Locking is per batch, never per frame. A consumer waiting in {@link #take} parks
+ * itself ({@link LockSupport#parkNanos}) after putting its thread in {@link #waiters} under the lock,
+ * and {@link #add} takes the oldest waiter out under the same lock and unparks it after unlocking:
+ * no wake-up is lost (an unpark before the park leaves a permit), and a wait allocates nothing (a
+ * {@link Condition} wait allocates a queue node per wait).
  */
 final class Inbox {
     private static final Logger LOG = LoggerFactory.getLogger(Inbox.class);
@@ -34,7 +39,8 @@ final class Inbox {
     private final int capacityFrames;
     private final long capacityBytes;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition notEmpty = lock.newCondition();
+    /** Consumers parked in {@link #take}, oldest first; guarded by {@link #lock}. An entry is removed by whoever wakes it. */
+    private final ArrayDeque<Thread> waiters = new ArrayDeque<>();
     /** Signalled when the last frame held was consumed, or on close. */
     private final Condition empty = lock.newCondition();
     private final Discards discards;
@@ -75,6 +81,7 @@ final class Inbox {
      */
     InboundBatch add(Channel channel, InboundBatch batch) {
         InboundBatch spare;
+        Thread waiter;
         lock.lock();
         try {
             spare = idle.pollLast();
@@ -97,9 +104,12 @@ final class Inbox {
                     paused.add(channel);
                 }
             }
-            notEmpty.signal();
+            waiter = waiters.pollFirst(); // taken off under the lock: woken exactly once, below
         } finally {
             lock.unlock();
+        }
+        if (waiter != null) {
+            LockSupport.unpark(waiter); // after the unlock, so that the woken consumer does not find the lock held
         }
         notifyListeners();
         return spare;
@@ -148,22 +158,43 @@ final class Inbox {
         }
     }
 
-    /** Takes the next batch, waiting up to {@code nanos}; null on timeout. */
+    /**
+     * Takes the next batch, waiting up to {@code nanos}; null on timeout. Allocates nothing, waiting
+     * or not.
+     *
+     * @throws TransportClosedException if the inbox is or gets closed
+     * @throws TransportException if the thread is interrupted while it waits (its interrupt status is kept)
+     */
     InboundBatch take(long nanos) {
         lock.lock();
         try {
             ensureOpen();
-            while (batches.isEmpty()) {
+            if (!batches.isEmpty() || nanos <= 0) {
+                return batches.pollFirst();
+            }
+            long deadline = System.nanoTime() + nanos;
+            Thread self = Thread.currentThread();
+            while (true) {
+                waiters.addLast(self);
+                lock.unlock();
+                try {
+                    LockSupport.parkNanos(this, nanos);
+                } finally {
+                    lock.lock();
+                    waiters.removeFirstOccurrence(self); // still there unless add() or close() woke us
+                }
+                ensureOpen();
+                if (!batches.isEmpty()) {
+                    return batches.pollFirst();
+                }
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new TransportException("receive on " + owner + " was interrupted");
+                }
+                nanos = deadline - System.nanoTime();
                 if (nanos <= 0) {
                     return null;
                 }
-                nanos = notEmpty.awaitNanos(nanos);
-                ensureOpen();
             }
-            return batches.pollFirst();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new TransportException("receive on " + owner + " was interrupted", e);
         } finally {
             lock.unlock();
         }
@@ -289,7 +320,10 @@ final class Inbox {
             full = false;
             wake = new ArrayList<>(parkedSenders);
             parkedSenders.clear();
-            notEmpty.signalAll();
+            Thread waiter;
+            while ((waiter = waiters.pollFirst()) != null) {
+                LockSupport.unpark(waiter);
+            }
             empty.signalAll();
         } finally {
             lock.unlock();

@@ -87,10 +87,13 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
                 transport.config().writeBufferHighWaterMark(), state, transport::isOpen);
         this.scheduler = new DrainScheduler(loop, this);
         WriteCompletions completions = new WriteCompletions(this);
-        this.segments = new SegmentWriter(this, budget, completions);
+        int highWaterMark = transport.config().writeBufferHighWaterMark();
+        int segmentLimit = SegmentAppender.segmentLimit(highWaterMark);
+        SegmentPool pool = new SegmentPool(highWaterMark, segmentLimit);
+        this.segments = new SegmentWriter(this, budget, completions, pool);
         this.packer = new ChunkPacker(this, budget, segments, completions);
         this.wakeFromPeer = () -> loop.execute(this::resumeAfterPeer);
-        this.appender = new SegmentAppender(this, budget, packer, transport.config().writeBufferHighWaterMark());
+        this.appender = new SegmentAppender(this, budget, packer, pool, segmentLimit);
         this.counters = transport.counters().outbound(destination);
     }
 

@@ -1,7 +1,8 @@
 package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
-import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import org.stagecrew.transport.IdleStrategy;
 
 /**
@@ -13,12 +14,13 @@ import org.stagecrew.transport.IdleStrategy;
  * One {@code long}, read and written only as a whole:
  *
  * <pre>
- *  63                         32  31  30  29  28                          0
- * +-----------------------------+---+---+---+------------------------------+
- * |  frames published           | 0 | W | S |  published position (bytes) |
- * +-----------------------------+---+---+---+------------------------------+
- *                                     |   |
- *                       WRITING ------+   +------ SEALED
+ *  63  62                     32  31  30  29  28                          0
+ * +---+-------------------------+---+---+---+------------------------------+
+ * | D |  frames published       | P | W | S |  published position (bytes) |
+ * +---+-------------------------+---+---+---+------------------------------+
+ *   |                             |   |   |
+ *   +-- DRAINER_DONE              |   |   +------ SEALED
+ *              PRODUCER_DONE -----+   +---------- WRITING
  * </pre>
  *
  * Every byte below the published position is a whole frame, counted in "frames published".
@@ -35,10 +37,15 @@ import org.stagecrew.transport.IdleStrategy;
  *        |            the old word back                       (producer)
  *        |
  *        |  trySeal(observed): CAS observed -&gt; observed|S, when caught up   (drainer)
- *        |  sealByProducer(): CAS published -&gt; published|S, segment full    (producer)
+ *        |  retireByProducer(): OR S|P, segment full or left       (producer; to the last state)
  *        |  sealNow(): as trySeal, waiting out W a bounded time (drainer, on failure)
  *        v
- *   SEALED (S=1): terminal. The position is final; the drainer owns the chunk.
+ *   SEALED (S=1): the position is final; the drainer owns the chunk. Then, in either order:
+ *     retireByProducer(): OR S|P, the producer's last touch                  (producer)
+ *     drainerDone(): OR D, once written out and every slice write completed  (drainer)
+ *   and the second of the two owns the segment and recycles it ({@link #resetForReuse()}: OPEN again).
+ *   A segment with D and not P is "parked": its chunk waits for its producer's retire, unless
+ *   reclaimParked() (CAS to D|P, drainer: too many parked, or the connection failed) takes it first.
  * </pre>
  *
  * <ul>
@@ -53,6 +60,24 @@ import org.stagecrew.transport.IdleStrategy;
  *   <li>Published bytes are visible to the drainer: the producer writes the frame before the ordered
  *       store that publishes it, and the drainer reads the word (a volatile read) before the bytes.
  * </ul>
+ *
+ * <h2>Recycling: both sides must be done</h2>
+ *
+ * A segment goes back to its connection's {@link SegmentPool}, chunk and all, for a producer to fill
+ * again only when both sides are done with it. The producer is done once it sets {@code P}: {@link
+ * #retireByProducer()} is the last thing it does with the segment, in the same atomic step as its
+ * seal. The drainer is done once the segment is sealed, every published byte was handed to the
+ * channel and the last slice write completed: {@link #drainerDone()} sets {@code D}. Both are atomic
+ * ORs on this word, so exactly one of them sees the other's bit, and that side owns the segment (the
+ * pool also checks that the chunk's reference count is back to 1: an in-JVM receiver may still hold
+ * a slice). If the drainer is done first (it sealed the segment while its producer was idle), the
+ * segment is parked with its chunk until the producer's next frame finds it sealed and retires it;
+ * the drainer bounds how many are parked and takes back the oldest (and all of them when the
+ * connection fails) with {@link #reclaimParked()}, a CAS from "D, not P" to "D and P", which a
+ * concurrent retire makes fail: so again exactly one side owns it. A segment is never reset while its
+ * producer may still claim it, and never refilled while a slice of it is being written. ({@code
+ * SegmentRecycleStress} and {@code SegmentParkedReclaimStress} in this module's src/jcstress check
+ * this with jcstress.)
  *
  * <h2>Why no wake-up is lost</h2>
  *
@@ -74,6 +99,11 @@ final class Segment {
     static final long POSITION = (1L << 29) - 1;
     static final long SEALED = 1L << 29;
     static final long WRITING = 1L << 30;
+    /** Set by the producer as its last touch of the segment; see "Recycling". */
+    static final long PRODUCER_DONE = 1L << 31;
+    /** Set by the drainer once the segment is written out and no slice write is in flight; see "Recycling". */
+    static final long DRAINER_DONE = 1L << 63;
+    private static final long FRAMES_MASK = (1L << 31) - 1;
     /** {@link #sealNow()}: the producer stayed inside a write; the segment is not sealed. */
     static final long BUSY = -1L;
     private static final int FRAMES_SHIFT = 32;
@@ -83,8 +113,15 @@ final class Segment {
     /** {@link #SEAL_SPINS} spins, then yields until {@link #SEAL_TRIES}. */
     private static final IdleStrategy SEAL_IDLE = IdleStrategy.spinThenYield(SEAL_SPINS);
 
-    private static final AtomicLongFieldUpdater<Segment> STATE =
-            AtomicLongFieldUpdater.newUpdater(Segment.class, "state");
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(Segment.class, "state", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     final ByteBuf chunk;
     final int capacity;
@@ -101,10 +138,30 @@ final class Segment {
     int writesInFlight;
     /** Drainer only: sealed, written out and dropped by the drainer; its capacity counts until {@link #writesInFlight} is 0. */
     boolean retired;
+    /**
+     * Drainer only: sealed and dropped by the drainer's own pass (not discarded by a failure, which
+     * releases the chunk at once), so the segment may be recycled once its slices are written.
+     */
+    boolean recyclable;
 
     Segment(ByteBuf chunk) {
         this.chunk = chunk;
         this.capacity = chunk.capacity();
+    }
+
+    /**
+     * Makes a segment that both sides are done with (see "Recycling") empty and open again, keeping its
+     * chunk, for the producer that takes it next. By the segment's owner only, before it hands the
+     * segment on through a queue (whose hand-off orders these plain writes before the new producer's reads).
+     */
+    void resetForReuse() {
+        published = 0;
+        consumed = 0;
+        consumedFrames = 0;
+        writesInFlight = 0;
+        retired = false;
+        recyclable = false;
+        STATE.setRelease(this, 0L);
     }
 
     static int position(long state) {
@@ -112,7 +169,7 @@ final class Segment {
     }
 
     static int frames(long state) {
-        return (int) (state >>> FRAMES_SHIFT);
+        return (int) ((state >>> FRAMES_SHIFT) & FRAMES_MASK);
     }
 
     // ---- producer side ----
@@ -141,23 +198,63 @@ final class Segment {
     void publish(int newPosition) {
         long next = (((published >>> FRAMES_SHIFT) + 1) << FRAMES_SHIFT) | newPosition;
         published = next;
-        STATE.lazySet(this, next);
+        STATE.setRelease(this, next);
     }
 
     /** Releases a claim without publishing anything: the write failed. */
     void abort() {
-        STATE.lazySet(this, published);
+        STATE.setRelease(this, published);
     }
 
-    /** Seals the segment at the published position; the producer must not touch it afterwards. */
-    void sealByProducer() {
-        STATE.compareAndSet(this, published, published | SEALED);
+    /**
+     * Seals the segment at the published position, if the drainer has not sealed it already, and
+     * marks it {@link #PRODUCER_DONE}, in one atomic step; the producer must not touch it afterwards,
+     * since the drainer may recycle it from then on. Not inside a write: the state is the published
+     * one, sealed or not, so this is the producer's seal and its release at once.
+     *
+     * @return true if the drainer was already done with the (parked) segment: the caller now owns it,
+     *     chunk included, and must recycle or release it
+     */
+    boolean retireByProducer() {
+        long old = (long) STATE.getAndBitwiseOr(this, SEALED | PRODUCER_DONE);
+        return (old & (DRAINER_DONE | PRODUCER_DONE)) == DRAINER_DONE;
     }
 
     // ---- drainer side ----
 
     long state() {
         return state;
+    }
+
+    /** Whether the producer has moved off the segment ({@link #retireByProducer()}). */
+    boolean producerDone() {
+        return (state & PRODUCER_DONE) != 0;
+    }
+
+    /**
+     * Marks the drainer done with a sealed segment whose every published byte was written and whose
+     * last slice write completed. Returns true if the producer had already retired it: the drainer
+     * now owns it, chunk included; false: the segment is parked, and its producer's retire (or {@link
+     * #reclaimParked()}) decides.
+     */
+    boolean drainerDone() {
+        long old = (long) STATE.getAndBitwiseOr(this, DRAINER_DONE);
+        return (old & PRODUCER_DONE) != 0;
+    }
+
+    /** Whether the drainer is done and the producer not yet: the chunk waits for the producer's retire. */
+    boolean isParked() {
+        return (state & (DRAINER_DONE | PRODUCER_DONE)) == DRAINER_DONE;
+    }
+
+    /**
+     * Takes a parked segment away from its (idle, or gone) producer: true if this call owns it now,
+     * chunk included; false if it was not parked (its producer retired it first, or it was recycled
+     * since). The producer's later retire then finds {@link #PRODUCER_DONE} set and leaves it alone.
+     */
+    boolean reclaimParked() {
+        long s = state;
+        return (s & (DRAINER_DONE | PRODUCER_DONE)) == DRAINER_DONE && STATE.compareAndSet(this, s, s | PRODUCER_DONE);
     }
 
     /** Seals at {@code observed} if the producer is neither writing nor has published more since. */

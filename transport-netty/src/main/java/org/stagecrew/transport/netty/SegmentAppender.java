@@ -7,7 +7,9 @@ import io.netty.buffer.PooledByteBufAllocator;
  * The producing side of the {@link Segment}s of one {@link OutboundConnection}: copies a small
  * frame into the calling thread's current segment (one CAS to claim it, one ordered store to
  * publish it), starts a new segment when that one is full or was sealed by the event loop, and
- * sizes each new segment by how much of the last one was used.
+ * sizes each new segment by how much of the last one was used. A new segment is taken from the
+ * connection's {@link SegmentPool} when one of that size is idle there, so a steady stream allocates
+ * nothing; else a pooled direct buffer is allocated.
  *
  * <p>Any thread; each thread only ever touches its own segment ({@link Appenders}).
  */
@@ -19,17 +21,24 @@ final class SegmentAppender {
     private final OutboundConnection connection;
     private final WriteBudget budget;
     private final ChunkPacker packer;
+    private final SegmentPool pool;
     /** The largest segment: a fraction of the high watermark, so that a few segments never exceed it. */
     private final int segmentLimit;
     /** The longest payload that takes the segment path. */
     private final int appendLimit;
 
-    SegmentAppender(OutboundConnection connection, WriteBudget budget, ChunkPacker packer, int highWaterMark) {
+    SegmentAppender(OutboundConnection connection, WriteBudget budget, ChunkPacker packer, SegmentPool pool, int segmentLimit) {
         this.connection = connection;
         this.budget = budget;
         this.packer = packer;
-        this.segmentLimit = Math.min(ChunkPacker.CHUNK_SIZE, Math.max(MIN_SEGMENT_SIZE, Integer.highestOneBit(highWaterMark / 8)));
+        this.pool = pool;
+        this.segmentLimit = segmentLimit;
         this.appendLimit = Math.min(ChunkPacker.ZERO_COPY_THRESHOLD - 1, segmentLimit / 2 - HEADER);
+    }
+
+    /** The largest segment for a connection with this high watermark: a fraction of it, so that a few segments never exceed it. */
+    static int segmentLimit(int highWaterMark) {
+        return Math.min(ChunkPacker.CHUNK_SIZE, Math.max(MIN_SEGMENT_SIZE, Integer.highestOneBit(highWaterMark / 8)));
     }
 
     /** The longest payload that {@link #append} takes. */
@@ -40,7 +49,8 @@ final class SegmentAppender {
     /**
      * Appends a copy of a small frame ({@code length <= appendLimit()}) to the calling thread's
      * segment, and asks for a drain. Returns false, copying nothing, when a new segment is needed
-     * while the budget is back-pressured. Allocates nothing while the thread's segment has room.
+     * while the budget is back-pressured. Allocates nothing while the thread's segment has room, nor
+     * when it takes an idle segment from the pool.
      */
     boolean append(ByteBuf source, int index, int length) {
         Appenders.Appender appender = Appenders.of(connection);
@@ -58,7 +68,10 @@ final class SegmentAppender {
             return false;
         }
         int capacity = Math.max(appender.nextCapacity, Math.max(MIN_SEGMENT_SIZE, bytes));
-        segment = new Segment(PooledByteBufAllocator.DEFAULT.directBuffer(capacity, capacity));
+        segment = pool.take(capacity, bytes);
+        if (segment == null) {
+            segment = new Segment(PooledByteBufAllocator.DEFAULT.directBuffer(capacity, capacity));
+        }
         try {
             write(segment, source, index, length); // nobody else sees it yet: no claim needed
         } catch (RuntimeException e) {
@@ -66,7 +79,7 @@ final class SegmentAppender {
             throw e;
         }
         appender.segment = segment;
-        budget.reserve(capacity);
+        budget.reserve(segment.capacity);
         packer.offer(segment);
         connection.schedule();
         return true;
@@ -97,11 +110,16 @@ final class SegmentAppender {
         }
     }
 
-    /** Ends the thread's use of a segment, and sizes its next one by how much of this one it used. */
+    /**
+     * Ends the thread's use of a segment, and sizes its next one by how much of this one it used. The
+     * seal comes last: from then on the event loop may recycle the segment for another thread.
+     */
     private void retire(Appenders.Appender appender, Segment segment) {
-        segment.sealByProducer();
         appender.segment = null;
         int used = Math.max(segment.position(), MIN_SEGMENT_SIZE / 2);
         appender.nextCapacity = Math.min(segmentLimit, Integer.highestOneBit(used - 1) << 2);
+        if (segment.retireByProducer()) {
+            pool.recycle(segment); // the event loop was done with it first and parked it for us
+        }
     }
 }

@@ -15,8 +15,9 @@ import org.stagecrew.transport.TransportException;
 /**
  * The consuming side of the {@link Segment}s of one {@link OutboundConnection}: the segments its
  * drain took from the queue, written to the channel behind their producers as retained slices,
- * sealed once idle for a whole pass, and released once sealed and written. Event loop only (or,
- * after the event loop has terminated, the one thread that fails what is left).
+ * sealed once idle for a whole pass, and, once sealed and written, recycled into the connection's
+ * {@link SegmentPool} if its producer has moved off it, else released. Event loop only (or, after
+ * the event loop has terminated, the one thread that fails what is left).
  */
 final class SegmentWriter {
     /** {@link #pendingWork()}: nothing published and unwritten, no producer inside a write. */
@@ -34,6 +35,7 @@ final class SegmentWriter {
     private final OutboundConnection connection;
     private final WriteBudget budget;
     private final WriteCompletions completions;
+    private final SegmentPool pool;
     private final ArrayList<Segment> segments = new ArrayList<>();
     /**
      * Segments of a failed connection whose producer was inside a write when they were discarded.
@@ -46,10 +48,11 @@ final class SegmentWriter {
     /** Bytes handed to the channel so far. */
     private long written;
 
-    SegmentWriter(OutboundConnection connection, WriteBudget budget, WriteCompletions completions) {
+    SegmentWriter(OutboundConnection connection, WriteBudget budget, WriteCompletions completions, SegmentPool pool) {
         this.connection = connection;
         this.budget = budget;
         this.completions = completions;
+        this.pool = pool;
     }
 
     void add(Segment segment) {
@@ -70,7 +73,7 @@ final class SegmentWriter {
      * thread's sealed segment before its next); seals the segments that gained nothing since the
      * last pass unless their producer is writing, and drops the sealed ones once written. A dropped
      * segment's capacity counts against the watermark until the last write of its slices completes,
-     * since each slice keeps the whole chunk alive.
+     * since each slice keeps the whole chunk alive; then it is recycled or released.
      *
      * @param longestFrame the longest payload the peer takes; longer frames are skipped and reported
      * @return the bytes handed to the channel
@@ -88,9 +91,9 @@ final class SegmentWriter {
                 sealed = segment.trySeal(state); // idle for a whole pass
             }
             if (sealed) {
-                // Sealed at "published", which is written: nobody touches the chunk again but its slices.
+                // Sealed at "published", which is written: nobody writes to the chunk again unless it is recycled.
                 segments.remove(i);
-                segment.chunk.release();
+                segment.recyclable = true;
                 retire(segment);
             } else {
                 i++;
@@ -103,14 +106,32 @@ final class SegmentWriter {
     private void retire(Segment segment) {
         segment.retired = true;
         if (segment.writesInFlight == 0) {
-            budget.release(segment.capacity);
+            written(segment);
         }
     }
 
     /** The write of one slice of {@code segment} completed (or failed). */
     void sliceWritten(Segment segment) {
         if (--segment.writesInFlight == 0 && segment.retired) {
-            budget.release(segment.capacity);
+            written(segment);
+        }
+    }
+
+    /**
+     * A retired segment's last slice write completed: its capacity stops counting, and the drainer is
+     * done with it. If its producer had retired it, the segment goes back to the pool (which releases
+     * its chunk if it cannot take it); else it is parked for the producer, which finds it sealed on its
+     * next frame and recycles it then. A segment discarded by a failure had its chunk released then.
+     */
+    private void written(Segment segment) {
+        budget.release(segment.capacity);
+        if (!segment.recyclable) {
+            return;
+        }
+        if (segment.drainerDone()) {
+            pool.recycle(segment);
+        } else {
+            pool.park(segment);
         }
     }
 
@@ -130,8 +151,12 @@ final class SegmentWriter {
         return work;
     }
 
-    /** Seals and releases every segment; returns the frames they held that were not written. */
+    /**
+     * Seals and releases every segment, and closes the pool (segments recycled later are released);
+     * returns the frames they held that were not written.
+     */
     int discardAll() {
+        pool.close();
         int frames = 0;
         for (Segment segment : segments) {
             frames += discard(segment);
