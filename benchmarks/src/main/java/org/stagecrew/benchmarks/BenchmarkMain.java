@@ -37,7 +37,7 @@ public final class BenchmarkMain implements Callable<Integer> {
     long warmupMillis;
 
     @Option(names = "--first-warmup-ms", defaultValue = "15000", description = "Warm-up of the first throughput measurement of a "
-            + "variant's fresh JVMs, at least --warmup-ms (default ${DEFAULT-VALUE}): our JVMs compile for 10-15 s, and "
+            + "variant's fresh JVMs, and of the scale rows' first fan-in measurements, at least --warmup-ms (default ${DEFAULT-VALUE}): our JVMs compile for 10-15 s, and "
             + "3000 measured 1 KiB at half its steady rate.")
     long firstWarmupMillis;
 
@@ -97,7 +97,7 @@ public final class BenchmarkMain implements Callable<Integer> {
         try (Runner runner = new Runner(new Runner.Settings(chosen, sizes, fanIn, pingSizes, warmupMillis, runMillis, pingWarmup,
                 pingCount, Math.max(1, repeat), sockets, options, firstWarmupMillis), System.out);
                 ScaleRunner scale = new ScaleRunner(new ScaleRunner.Settings(scaleSenders, 4, ring, 8, sizes.get(0), warmupMillis,
-                        runMillis, sockets, options), System.out)) {
+                        runMillis, sockets, options, Math.max(warmupMillis, firstWarmupMillis)), System.out)) {
             if (!scaleOnly) {
                 runner.run();
             }

@@ -24,7 +24,6 @@ import org.stagecrew.transport.TransportConfig;
  */
 final class ScaleRunner implements AutoCloseable {
     private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(180);
-    private static final long FIRST_WARMUP_MILLIS = 3_000;
     /** Between the start command and the agreed start: every sender JVM has its command by then. */
     private static final long START_DELAY_MILLIS = 300;
 
@@ -36,9 +35,13 @@ final class ScaleRunner implements AutoCloseable {
     /** Answers that arrived while another agent's was awaited, one per agent (each has one command outstanding). */
     private final Map<Address, String> pending = new HashMap<>();
 
-    /** What to run: fan-in sender counts (over {@code senderJvms} JVMs), the ring's size (0: none), frame size, timing. */
+    /**
+     * What to run: fan-in sender counts (over {@code senderJvms} JVMs), the ring's size (0: none), frame size, timing;
+     * {@code firstWarmupMillis} warms up a fresh JVM's first measurement (the 1->1 reference, and the first fan-in row of the
+     * other sender JVMs), long enough for C2 to finish compiling the send path.
+     */
     record Settings(List<Integer> fanIn, int senderJvms, int ring, int ringTokens, int size, long warmupMillis, long runMillis,
-            Path socketDirectory, List<String> jvmOptions) {
+            Path socketDirectory, List<String> jvmOptions, long firstWarmupMillis) {
     }
 
     ScaleRunner(Settings settings, PrintStream log) {
@@ -70,10 +73,10 @@ final class ScaleRunner implements AutoCloseable {
             }
             jvms.addAll(senders);
             String target = command(receiver, "LISTEN").trim();
-            ScaleResult one = fanInOnce(receiver, senders.subList(0, 1), 1, target, FIRST_WARMUP_MILLIS, Double.NaN);
+            ScaleResult one = fanInOnce(receiver, senders.subList(0, 1), 1, target, settings.firstWarmupMillis(), Double.NaN);
             boolean cold = true; // the other sender JVMs' first measurement: C2 still compiles the send path in a short warm-up
             for (int transports : settings.fanIn()) {
-                fanInOnce(receiver, senders, transports, target, cold ? FIRST_WARMUP_MILLIS : settings.warmupMillis(),
+                fanInOnce(receiver, senders, transports, target, cold ? settings.firstWarmupMillis() : settings.warmupMillis(),
                         one.messagesPerSecond());
                 cold = false;
             }
