@@ -14,6 +14,13 @@ import org.HdrHistogram.Histogram;
  * "How NOT to measure latency"; HdrHistogram's {@code recordValueWithExpectedInterval} corrects a
  * back-to-back recording after the fact, this corrects it at the source).
  *
+ * <p>A paced schedule also counts the pings that left late: more than {@link #LATE_NANOS} after
+ * their intended time, because the previous answer came after it (the loop was behind) or the
+ * pinger itself woke or ran late. Their share tells whether the offered rate was actually offered:
+ * with many late pings the paced percentiles measure a backlog, not the transport at that rate.
+ * The intended times never move, so a loop that fell behind catches up only as fast as answers
+ * come back faster than the interval; a rate too close to the back-to-back one never lets it.
+ *
  * <p>Used by one thread. Waiting for an intended time spins, or parks first when it is more than
  * 250 µs away (and spins the last 100 µs: a parked thread here wakes up to ~100 µs late).
  */
@@ -21,11 +28,17 @@ final class PingSchedule {
     /** Waits longer than this park for all but {@link #SPIN_NANOS} of it; shorter ones spin. */
     private static final long PARK_ABOVE_NANOS = 250_000;
     private static final long SPIN_NANOS = 100_000;
+    /** A paced ping that leaves more than this after its intended time counts as late. */
+    static final long LATE_NANOS = 1_000;
+    /** The default offered rate of a paced run, as a share of the back-to-back rate. */
+    static final double DEFAULT_PACE = 0.25;
     private final LongSupplier clock;
     private final long intervalNanos;
     private final Histogram histogram;
     private long start;
     private long pings;
+    private long late;
+    private long maxLateness;
 
     PingSchedule(LongSupplier clock, long intervalNanos, Histogram histogram) {
         if (intervalNanos < 0) {
@@ -47,11 +60,17 @@ final class PingSchedule {
     }
 
     /**
-     * The interval that offers half the rate a back-to-back run reached: twice its mean round trip,
-     * at least 1 µs.
+     * The interval that offers {@code pace} times the rate a back-to-back run reached: its mean round
+     * trip divided by {@code pace}, at least 1 µs. At 0.25 a loop that fell behind catches up three
+     * intervals' worth with every round trip, if round trips stay as fast as back to back.
+     *
+     * @throws IllegalArgumentException if {@code pace} is not above 0 and at most 1
      */
-    static long halfRateInterval(Histogram backToBack) {
-        return Math.max(1_000, Math.round(2 * backToBack.getMean()));
+    static long intervalAt(double pace, Histogram backToBack) {
+        if (!(pace > 0 && pace <= 1)) {
+            throw new IllegalArgumentException("pace must be above 0 and at most 1 (a share of the back-to-back rate), was: " + pace);
+        }
+        return Math.max(1_000, Math.round(backToBack.getMean() / pace));
     }
 
     /**
@@ -77,12 +96,27 @@ final class PingSchedule {
             Thread.onSpinWait();
             now = clock.getAsLong();
         }
+        long lateness = now - intended;
+        if (lateness > LATE_NANOS) {
+            late++;
+            maxLateness = Math.max(maxLateness, lateness);
+        }
         return intended;
     }
 
     /** Records the round trip of the ping whose {@link #nextSend()} returned {@code sentAt}, answered now. */
     void recordReply(long sentAt) {
         histogram.recordValue(Math.min(clock.getAsLong() - sentAt, histogram.getHighestTrackableValue()));
+    }
+
+    /** Pings so far that left more than {@link #LATE_NANOS} after their intended time; 0 when back to back. */
+    long late() {
+        return late;
+    }
+
+    /** The most any ping so far left after its intended time, in nanoseconds, if it was late; else 0. */
+    long maxLateness() {
+        return maxLateness;
     }
 
     /** Nanoseconds between intended sends; 0 when back to back. */
