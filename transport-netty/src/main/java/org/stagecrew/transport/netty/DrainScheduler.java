@@ -1,13 +1,9 @@
 package org.stagecrew.transport.netty;
 
-import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.FastThreadLocal;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Decides when the event loop drains one {@link OutboundConnection}: the hand-off from any number
@@ -25,14 +21,6 @@ import org.slf4j.LoggerFactory;
  * loop's second look sees the frame (or a producer inside its write) and moves the flag back to 1
  * itself. The compare-and-set on that flag makes these two one: never two tasks, never none.
  *
- * <p>On a busy-polling loop ({@code busyPoll}) a request made on the event loop itself, typically
- * by an {@code eventLoopHandler} answering a frame, runs the first pass right there instead of
- * queuing it: the answer is written before the rest of the read's processing rather than after
- * it, which is what a busy-polling user pays a core for. Frames sent after it in the same burst
- * find the flag set and go out together in the next pass, as from any thread. Such a pass never
- * nests in another one run the same way on that thread (a pass may complete futures whose
- * listeners send again; in LOCAL mode a pass may run the peer's handler), so the depth is bounded.
- *
  * <p>{@link #request()}: any thread. Everything else: the event loop only.
  */
 final class DrainScheduler {
@@ -48,19 +36,9 @@ final class DrainScheduler {
 
     private static final AtomicIntegerFieldUpdater<DrainScheduler> SCHEDULED =
             AtomicIntegerFieldUpdater.newUpdater(DrainScheduler.class, "scheduled");
-    /** Per event loop thread: whether a pass that {@link #request()} ran on the spot is running there. */
-    private static final FastThreadLocal<boolean[]> PASS_IN_REQUEST = new FastThreadLocal<>() {
-        @Override
-        protected boolean[] initialValue() {
-            return new boolean[1];
-        }
-    };
-    private static final Logger LOG = LoggerFactory.getLogger(DrainScheduler.class);
 
     private final ScheduledExecutorService loop;
     private final Drain drain;
-    /** Whether a request on the event loop runs the pass at once (busy-polling loops); see the class comment. */
-    private final boolean passInRequest;
     /** 1 while a drain task is pending or running, or the drain is parked; see the class comment. */
     private volatile int scheduled;
     // Event loop only.
@@ -70,17 +48,8 @@ final class DrainScheduler {
     private int writingPasses;
 
     DrainScheduler(ScheduledExecutorService loop, Drain drain) {
-        this(loop, drain, false);
-    }
-
-    /**
-     * @param passInRequest whether a request made on the event loop runs the pass at once instead of
-     *        queuing it (for busy-polling loops, where the next pass would follow immediately anyway)
-     */
-    DrainScheduler(ScheduledExecutorService loop, Drain drain, boolean passInRequest) {
         this.loop = loop;
         this.drain = drain;
-        this.passInRequest = passInRequest;
         this.drainTask = () -> {
             drainTaskPending = false;
             drain.run();
@@ -94,13 +63,6 @@ final class DrainScheduler {
      */
     boolean request() {
         if (scheduled == 0 && SCHEDULED.compareAndSet(this, 0, 1)) {
-            if (passInRequest && loop instanceof EventExecutor executor && executor.inEventLoop()) {
-                boolean[] inPass = PASS_IN_REQUEST.get();
-                if (!inPass[0]) {
-                    runPassHere(inPass);
-                    return true;
-                }
-            }
             try {
                 loop.execute(drain);
             } catch (RejectedExecutionException e) {
@@ -108,22 +70,6 @@ final class DrainScheduler {
             }
         }
         return true;
-    }
-
-    /**
-     * Runs the pass that a request on the event loop won, as the queued task would have. What it
-     * throws is logged, as the event loop logs a task's exception, not thrown at the sender, whose
-     * frame is queued either way.
-     */
-    private void runPassHere(boolean[] inPass) {
-        inPass[0] = true;
-        try {
-            drain.run();
-        } catch (RuntimeException | Error e) {
-            LOG.warn("a drain pass run by a send on the event loop failed", e);
-        } finally {
-            inPass[0] = false;
-        }
     }
 
     /** The drain waits for an event (hello answer, writability, peer room) whose handler runs it: senders need not. */

@@ -85,7 +85,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         this.state = new ConnectionState(destination);
         this.budget = new WriteBudget(destination, transport.config().writeBufferLowWaterMark(),
                 transport.config().writeBufferHighWaterMark(), state, transport::isOpen);
-        this.scheduler = new DrainScheduler(loop, this, transport.config().busyPoll());
+        this.scheduler = new DrainScheduler(loop, this);
         WriteCompletions completions = new WriteCompletions(this);
         this.segments = new SegmentWriter(this, budget, completions);
         this.packer = new ChunkPacker(this, budget, segments, completions);

@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.junit.jupiter.api.Assumptions;
@@ -154,91 +153,6 @@ class LowLatencyModeTest {
                 assertTrue(frame.isOwned());
                 assertEquals("keep me", frame.payload().toString(UTF_8));
             }
-        }
-    }
-
-    @ParameterizedTest
-    @EnumSource(value = IoMode.class, names = {"EPOLL", "NIO"})
-    void aBusyPollingHandlersAnswerIsWrittenBeforeTheHandlerReturns(IoMode mode) throws Exception {
-        Assumptions.assumeTrue(mode.isAvailable(), () -> mode + " is not available here: " + mode.unavailabilityCause());
-        List<Transport> echo = new CopyOnWriteArrayList<>();
-        CountDownLatch answerReceived = new CountDownLatch(1);
-        BlockingQueue<Boolean> receivedWhileHandlerRan = new LinkedBlockingQueue<>();
-        try (Transport echoer = Transport.open(config(mode).busyPoll(true).eventLoopHandler(frame -> {
-                    ByteBuf payload = frame.payload();
-                    echo.get(0).offer(frame.sender(), payload, payload.readerIndex(), payload.readableBytes());
-                    if (payload.toString(UTF_8).equals("hello")) {
-                        return; // the first answer also opens the connection back, which a handler cannot wait for
-                    }
-                    try {
-                        // Queued as a task, the answer would leave only after this handler returned: 5 s from now.
-                        receivedWhileHandlerRan.add(answerReceived.await(5, SECONDS));
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }).build());
-                Transport pinger = Transport.open(config(mode).build())) {
-            echo.add(echoer);
-            pinger.send(echoer.address(), utf8("hello"), WAIT);
-            try (Frame answer = pinger.receive(WAIT)) {
-                assertNotNull(answer, "no answer to the first frame within " + WAIT);
-            }
-            pinger.send(echoer.address(), utf8("ping"), WAIT);
-
-            try (Frame answer = pinger.receive(WAIT)) {
-                assertNotNull(answer, "no answer within " + WAIT);
-                assertEquals("ping", answer.payload().toString(UTF_8));
-            }
-            answerReceived.countDown();
-            assertEquals(Boolean.TRUE, receivedWhileHandlerRan.poll(WAIT.toSeconds(), SECONDS),
-                    "the answer reached the pinger only after the busy-polling handler returned");
-        }
-    }
-
-    @ParameterizedTest
-    @EnumSource(value = IoMode.class, names = {"EPOLL", "NIO"})
-    void aBurstAndFutureChainsSentFromABusyPollingHandlerArriveWholeAndInOrder(IoMode mode) throws Exception {
-        Assumptions.assumeTrue(mode.isAvailable(), () -> mode + " is not available here: " + mode.unavailabilityCause());
-        int burst = 500;
-        int chain = 200;
-        List<Transport> self = new CopyOnWriteArrayList<>();
-        try (Transport first = Transport.open(config(mode).build()); Transport second = Transport.open(config(mode).build());
-                Transport trigger = Transport.open(config(mode).build());
-                Transport busy = Transport.open(config(mode).busyPoll(true).eventLoopHandler(frame -> {
-                    // A burst: the first frame goes out from the handler, the rest in the next pass, in order.
-                    for (int i = 0; i < burst; i++) {
-                        ByteBuf text = utf8("burst " + i);
-                        try { // a refused offer shows as a missing frame below
-                            self.get(0).offer(first.address(), text, text.readerIndex(), text.readableBytes());
-                        } finally {
-                            text.release();
-                        }
-                    }
-                    // Sends from the listeners of futures completed inside a pass, alternating two destinations.
-                    sendChain(self.get(0), first.address(), second.address(), 0, chain);
-                }).build())) {
-            self.add(busy);
-            trigger.send(busy.address(), utf8("go"), WAIT);
-
-            for (int i = 0; i < burst; i++) {
-                try (Frame frame = first.receive(WAIT)) {
-                    assertNotNull(frame, "burst frame " + i + " did not arrive within " + WAIT);
-                    assertEquals("burst " + i, frame.payload().toString(UTF_8));
-                }
-            }
-            for (int i = 0; i < chain; i++) {
-                try (Frame frame = (i % 2 == 0 ? first : second).receive(WAIT)) {
-                    assertNotNull(frame, "chained frame " + i + " did not arrive within " + WAIT);
-                    assertEquals("chain " + i, frame.payload().toString(UTF_8));
-                }
-            }
-        }
-    }
-
-    /** Sends frame {@code i} to {@code a} or {@code b}, and from its future's completion the next one. */
-    private static void sendChain(Transport from, Address a, Address b, int i, int count) {
-        if (i < count) {
-            from.send(i % 2 == 0 ? a : b, utf8("chain " + i)).thenRun(() -> sendChain(from, a, b, i + 1, count));
         }
     }
 }
