@@ -24,7 +24,8 @@ final class Results {
     /**
      * Round-trip times of one ping-pong, in nanoseconds, and the CPU each side's process used
      * meanwhile, in cores (CPU time over wall time): back to back ({@code p50} to {@code max}), then
-     * paced at one ping per {@code pacedInterval} ({@code pace} times the back-to-back rate) and timed
+     * paced at one ping per {@code pacedInterval} ({@code pace}: the share of the back-to-back rate
+     * that offered, the configured one or less where the interval's floor applied) and timed
      * from the intended send times, corrected for coordinated omission ({@code coP50} to
      * {@code coP999}); {@code pacedLate} of the {@code count} paced pings left more than
      * {@link PingSchedule#LATE_NANOS} after their intended time, the latest by {@code pacedMaxLate}.

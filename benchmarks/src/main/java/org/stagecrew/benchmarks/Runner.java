@@ -34,7 +34,7 @@ final class Runner implements AutoCloseable {
     /** What to run. */
     record Settings(List<Variant> variants, List<Integer> sizes, List<Integer> fanIn, List<Integer> pingSizes,
             long warmupMillis, long runMillis, int pingWarmup, int pingCount, int repeat, Path socketDirectory,
-            List<String> jvmOptions, long firstWarmupMillis, double pace, boolean pingOnly) {
+            List<String> jvmOptions, long firstWarmupMillis, double pace, long minPaceIntervalNanos, boolean pingOnly) {
     }
 
     Runner(Settings settings, PrintStream log) {
@@ -137,19 +137,19 @@ final class Runner implements AutoCloseable {
         String[] pingerBefore = words(command(pinger, "CPU"));
         String[] echoBefore = words(command(echo, "CPU"));
         String[] p = words(command(pinger, "PING " + target + " " + size + " " + settings.pingWarmup() + " " + settings.pingCount()
-                + " " + settings.pace()));
+                + " " + settings.pace() + " " + settings.minPaceIntervalNanos()));
         double pingerCores = cores(pingerBefore, words(command(pinger, "CPU")));
         double echoCores = cores(echoBefore, words(command(echo, "CPU")));
         command(echo, "STOPIO");
         command(pinger, "CLOSE");
         Results.Latency result = new Results.Latency(variant, size, settings.pingCount(), Long.parseLong(p[0]),
                 Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), Long.parseLong(p[4]), pingerCores, echoCores,
-                Long.parseLong(p[5]), Long.parseLong(p[6]), Long.parseLong(p[7]), Long.parseLong(p[8]), settings.pace(),
+                Long.parseLong(p[5]), Long.parseLong(p[6]), Long.parseLong(p[7]), Long.parseLong(p[8]), Double.parseDouble(p[11]),
                 Long.parseLong(p[9]), Long.parseLong(p[10]));
         log.printf("  ping-pong %6s B  p50 %6.1f  p90 %6.1f  p99 %6.1f  p99.9 %7.1f  max %8.1f us  cpu %.2f + %.2f cores%n", size,
                 result.p50() / 1e3, result.p90() / 1e3, result.p99() / 1e3, result.p999() / 1e3, result.max() / 1e3,
                 pingerCores, echoCores);
-        log.printf("  paced every %6.1f us (%.2f of that rate), from intended send times: p50 %6.1f  p99 %6.1f  p99.9 %7.1f us"
+        log.printf("  paced every %6.1f us (%.2f of that rate offered), from intended send times: p50 %6.1f  p99 %6.1f  p99.9 %7.1f us"
                 + "  late %.1f %% (max %.1f us)%n", result.pacedInterval() / 1e3, result.pace(), result.coP50() / 1e3, result.coP99() / 1e3,
                 result.coP999() / 1e3, 100 * result.lateShare(), result.pacedMaxLate() / 1e3);
         if (result.lateShare() > 0.1) {

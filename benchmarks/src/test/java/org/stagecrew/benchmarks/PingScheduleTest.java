@@ -63,13 +63,24 @@ class PingScheduleTest {
     void theIntervalIsTheMeanRoundTripOverThePace() {
         histogram.recordValue(10_000);
         histogram.recordValue(30_000);
-        assertEquals(40_000, PingSchedule.intervalAt(0.5, histogram), 40);
-        assertEquals(80_000, PingSchedule.intervalAt(0.25, histogram), 80);
-        assertEquals(20_000, PingSchedule.intervalAt(1, histogram), 20);
-        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(0, histogram));
-        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(1.5, histogram));
-        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(Double.NaN, histogram));
+        assertEquals(40_000, PingSchedule.intervalAt(0.5, histogram, 0), 40);
+        assertEquals(80_000, PingSchedule.intervalAt(0.25, histogram, 0), 80);
+        assertEquals(20_000, PingSchedule.intervalAt(1, histogram, 0), 20);
+        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(0, histogram, 0));
+        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(1.5, histogram, 0));
+        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(Double.NaN, histogram, 0));
+        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(0.25, histogram, -1));
         assertThrows(IllegalArgumentException.class, () -> new PingSchedule(() -> 0, -1, histogram));
+    }
+
+    @Test
+    void theIntervalIsNeverShorterThanItsFloor() {
+        histogram.recordValue(5_000); // 5 us back to back: a quarter of that rate would be a ping every 20 us
+        assertEquals(100_000, PingSchedule.intervalAt(0.25, histogram, 100_000), "the floor, not 20 us");
+        assertEquals(20_000, PingSchedule.intervalAt(0.25, histogram, 10_000), 20, "above the floor: the pace decides");
+        histogram.reset();
+        histogram.recordValue(1);
+        assertEquals(1_000, PingSchedule.intervalAt(1, histogram, 0), "never below 1 us");
     }
 
     @Test
