@@ -153,7 +153,8 @@ final class Runner implements AutoCloseable {
                 + "  late %.1f %% (max %.1f us)%n", result.pacedInterval() / 1e3, result.pace(), result.coP50() / 1e3, result.coP99() / 1e3,
                 result.coP999() / 1e3, 100 * result.lateShare(), result.pacedMaxLate() / 1e3);
         if (result.lateShare() > 0.1) {
-            log.printf("  the pace was not kept (%.0f %% of pings left late): the paced percentiles measure a backlog; try a lower --pace%n",
+            log.printf("  the pace was not kept (%.0f %% of pings left late): the paced percentiles measure a backlog (stalls of the "
+                    + "machine, or a pace above what a side that parks between pings sustains: --pace, --min-pace-interval-us)%n",
                     100 * result.lateShare());
         }
         return result;
