@@ -36,8 +36,11 @@ import org.stagecrew.transport.Transport;
  * RESULT expected timeoutMs wait for the count           -> OK count checksum
  * SEND dest size warmMs runMs  one thread per endpoint  -> OK measuredFrames nanos totalFrames checksum
  * ECHO dest                 send every frame back        -> OK
- * PING dest size warmup n   round trips, HdrHistogram   -> OK p50 p90 p99 p999 max coP50 coP99 coP999 interval (ns):
- *                           back to back, then paced at half that rate (corrected for coordinated omission)
+ * PING dest size warmup n pace minInterval  round trips, HdrHistogram
+ *                           -> OK p50 p90 p99 p999 max coP50 coP99 coP999 interval late maxLate offered (ns): back to
+ *                           back, then paced at {@code pace} times that rate, one ping per minInterval ns at most
+ *                           (corrected for coordinated omission), with the paced pings that left late, the most one
+ *                           left late, and the share of the back-to-back rate actually offered
  * CPU                       process CPU time, wall time -> OK cpuNanos nanoTime
  * STOPIO                    stop receiving/echoing       -> OK
  * MEMORY                    peak heap and direct bytes   -> OK heap direct
@@ -153,7 +156,8 @@ public final class Agent implements Task {
                 return "";
             }
             case "PING":
-                return ping(c[1], Integer.parseInt(c[2]), Integer.parseInt(c[3]), Integer.parseInt(c[4]));
+                return ping(c[1], Integer.parseInt(c[2]), Integer.parseInt(c[3]), Integer.parseInt(c[4]), Double.parseDouble(c[5]),
+                        Long.parseLong(c[6]));
             case "CPU":
                 return " " + ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime()
                         + " " + System.nanoTime();
@@ -247,17 +251,20 @@ public final class Agent implements Task {
     }
 
     /**
-     * Back to back after the warm-up (the fastest round trips), then paced at half the rate that
-     * reached, timed from the intended send times (corrected for coordinated omission).
+     * Back to back after the warm-up (the fastest round trips), then paced at {@code pace} times the
+     * rate that reached (one ping per {@code minIntervalNanos} at most), timed from the intended send
+     * times (corrected for coordinated omission).
      */
-    private String ping(String destination, int size, int warmup, int count) throws Exception {
+    private String ping(String destination, int size, int warmup, int count, double pace, long minIntervalNanos) throws Exception {
         Histogram backToBack = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
         pingPhase(destination, size, warmup, count, PingSchedule.backToBack(backToBack));
         Histogram paced = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-        long interval = PingSchedule.halfRateInterval(backToBack);
-        pingPhase(destination, size, 0, count, PingSchedule.paced(interval, paced));
+        long interval = PingSchedule.intervalAt(pace, backToBack, minIntervalNanos);
+        PingSchedule schedule = PingSchedule.paced(interval, paced);
+        pingPhase(destination, size, 0, count, schedule);
         return percentiles(backToBack) + " " + paced.getValueAtPercentile(50) + " " + paced.getValueAtPercentile(99) + " "
-                + paced.getValueAtPercentile(99.9) + " " + interval;
+                + paced.getValueAtPercentile(99.9) + " " + interval + " " + schedule.late() + " " + schedule.maxLateness()
+                + " " + backToBack.getMean() / interval;
     }
 
     private void pingPhase(String destination, int size, int warmup, int count, PingSchedule schedule) throws Exception {

@@ -50,6 +50,22 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--ping-count", defaultValue = "10000", description = "Measured round trips (default ${DEFAULT-VALUE}).")
     int pingCount;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--pace", defaultValue = "0.25", description = "Offered rate of the paced ping-pong as a share of the "
+            + "back-to-back rate, above 0 and at most 1 (default ${DEFAULT-VALUE}): at 0.5 one wake-up stall on 2 vCPUs left "
+            + "the pinger behind for the rest of the run.")
+    double pace;
+
+    @Option(names = "--min-pace-interval-us", defaultValue = "100", description = "Shortest interval between paced pings, "
+            + "microseconds (default ${DEFAULT-VALUE}): above the wake-up of a side that parks between pings, which back-to-back "
+            + "round trips do not show.")
+    long minPaceIntervalMicros;
+
+    @Option(names = "--ping-only", description = "Run only the ping-pong of each variant (no throughput, no fan-in).")
+    boolean pingOnly;
+
     @Option(names = "--repeat", defaultValue = "1", description = "Runs of every measurement; the median is reported (default ${DEFAULT-VALUE}).")
     int repeat;
 
@@ -76,6 +92,13 @@ public final class BenchmarkMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!(pace > 0 && pace <= 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--pace must be above 0 and at most 1, was: " + pace);
+        }
+        if (minPaceIntervalMicros < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--min-pace-interval-us must be at least 0, was: "
+                    + minPaceIntervalMicros);
+        }
         List<Variant> chosen = new ArrayList<>();
         for (Variant v : variants != null ? variants : List.of(Variant.values())) {
             if (v.isAvailable()) {
@@ -95,7 +118,8 @@ public final class BenchmarkMain implements Callable<Integer> {
         long start = System.nanoTime();
         List<Integer> scaleSenders = scaleFanIn.stream().filter(n -> n > 0).toList();
         try (Runner runner = new Runner(new Runner.Settings(chosen, sizes, fanIn, pingSizes, warmupMillis, runMillis, pingWarmup,
-                pingCount, Math.max(1, repeat), sockets, options, firstWarmupMillis), System.out);
+                pingCount, Math.max(1, repeat), sockets, options, firstWarmupMillis, pace,
+                minPaceIntervalMicros * 1_000, pingOnly), System.out);
                 ScaleRunner scale = new ScaleRunner(new ScaleRunner.Settings(scaleSenders, 4, ring, 8, sizes.get(0), warmupMillis,
                         runMillis, sockets, options, Math.max(warmupMillis, firstWarmupMillis)), System.out)) {
             if (!scaleOnly) {

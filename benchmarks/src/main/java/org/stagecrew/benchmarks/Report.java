@@ -48,12 +48,15 @@ final class Report {
                     l.p90() / 1e3, l.p99() / 1e3, l.p999() / 1e3, l.max() / 1e3, times(p50Ratio(l, Variant.JDK)),
                     times(p50Ratio(l, Variant.JDK_BUSY)), String.format(Locale.ROOT, "%.2f + %.2f", l.pingerCores(), l.echoCores()));
         }
-        out.printf("%nPing-pong paced at half the back-to-back rate, timed from the intended send times "
-                + "(corrected for coordinated omission), microseconds%n");
-        out.printf("%-32s %9s %12s %8s %8s %8s%n", "variant", "size", "paced every", "p50", "p99", "p99.9");
+        out.printf("%nPing-pong paced at a share of the back-to-back rate, timed from the intended send times "
+                + "(corrected for coordinated omission), microseconds; late: pings that left over %d us after their time%n",
+                PingSchedule.LATE_NANOS / 1000);
+        out.printf("%-32s %9s %6s %12s %8s %8s %8s %8s %12s%n", "variant", "size", "pace", "paced every", "p50", "p99", "p99.9",
+                "late", "max late");
         for (Results.Latency l : latency) {
-            out.printf("%-32s %9s %12.1f %8.1f %8.1f %8.1f%n", l.variant().label, bytes(l.size()), l.pacedInterval() / 1e3,
-                    l.coP50() / 1e3, l.coP99() / 1e3, l.coP999() / 1e3);
+            out.printf("%-32s %9s %6.2f %12.1f %8.1f %8.1f %8.1f %7.1f%% %12.1f%n", l.variant().label, bytes(l.size()), l.pace(),
+                    l.pacedInterval() / 1e3, l.coP50() / 1e3, l.coP99() / 1e3, l.coP999() / 1e3, 100 * l.lateShare(),
+                    l.pacedMaxLate() / 1e3);
         }
     }
 
@@ -85,11 +88,11 @@ final class Report {
         Files.createDirectories(directory);
         StringBuilder csv = new StringBuilder("kind,variant,flow,size,msgs_per_s,bytes_per_s,verified,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,"
                 + "sender_heap,sender_direct,receiver_heap,receiver_direct,pinger_cores,echo_cores,vs_jdk,vs_tcp,vs_aeron,"
-                + "co_p50_ns,co_p99_ns,co_p999_ns,paced_interval_ns,p50_vs_jdk,p50_vs_jdk_busy\n");
+                + "co_p50_ns,co_p99_ns,co_p999_ns,paced_interval_ns,p50_vs_jdk,p50_vs_jdk_busy,pace,paced_late_share,paced_max_late_ns\n");
         StringBuilder json = new StringBuilder("{\n  \"machine\": \"" + machine.replace("\"", "'") + "\",\n  \"throughput\": [\n");
         for (int i = 0; i < throughput.size(); i++) {
             Results.Throughput t = throughput.get(i);
-            csv.append(String.format(Locale.ROOT, "throughput,%s,%s,%d,%.0f,%.0f,%s,,,,,,%d,%d,%d,%d,,,%s,%s,%s,,,,,,%n", t.variant(),
+            csv.append(String.format(Locale.ROOT, "throughput,%s,%s,%d,%.0f,%.0f,%s,,,,,,%d,%d,%d,%d,,,%s,%s,%s,,,,,,,,,%n", t.variant(),
                     t.workload(), t.size(), t.messagesPerSecond(), t.bytesPerSecond(), t.verified(), t.senderHeap(), t.senderDirect(),
                     t.receiverHeap(), t.receiverDirect(), csv(ratio(t, Variant.JDK)), csv(ratio(t, Variant.TCP)), csv(ratio(t, Variant.AERON))));
             json.append(String.format(Locale.ROOT, "    {\"variant\": \"%s\", \"flow\": \"%s\", \"size\": %d, \"msgsPerSecond\": %.0f, "
@@ -102,14 +105,17 @@ final class Report {
         json.append("  ],\n  \"latency\": [\n");
         for (int i = 0; i < latency.size(); i++) {
             Results.Latency l = latency.get(i);
-            csv.append(String.format(Locale.ROOT, "latency,%s,pingpong,%d,,,,%d,%d,%d,%d,%d,,,,,%.3f,%.3f,,,,%d,%d,%d,%d,%s,%s%n", l.variant(),
-                    l.size(), l.p50(), l.p90(), l.p99(), l.p999(), l.max(), l.pingerCores(), l.echoCores(), l.coP50(), l.coP99(), l.coP999(),
-                    l.pacedInterval(), csv(p50Ratio(l, Variant.JDK)), csv(p50Ratio(l, Variant.JDK_BUSY))));
+            csv.append(String.format(Locale.ROOT, "latency,%s,pingpong,%d,,,,%d,%d,%d,%d,%d,,,,,%.3f,%.3f,,,,%d,%d,%d,%d,%s,%s,%.3f,%.4f,%d%n",
+                    l.variant(), l.size(), l.p50(), l.p90(), l.p99(), l.p999(), l.max(), l.pingerCores(), l.echoCores(), l.coP50(), l.coP99(),
+                    l.coP999(), l.pacedInterval(), csv(p50Ratio(l, Variant.JDK)), csv(p50Ratio(l, Variant.JDK_BUSY)), l.pace(), l.lateShare(),
+                    l.pacedMaxLate()));
             json.append(String.format(Locale.ROOT, "    {\"variant\": \"%s\", \"size\": %d, \"count\": %d, \"p50\": %d, \"p90\": %d, "
                     + "\"p99\": %d, \"p999\": %d, \"max\": %d, \"pingerCores\": %.3f, \"echoCores\": %.3f, \"coP50\": %d, "
-                    + "\"coP99\": %d, \"coP999\": %d, \"pacedInterval\": %d, \"p50VsJdk\": %s, \"p50VsJdkBusy\": %s}%s%n",
+                    + "\"coP99\": %d, \"coP999\": %d, \"pacedInterval\": %d, \"p50VsJdk\": %s, \"p50VsJdkBusy\": %s, "
+                    + "\"pace\": %.3f, \"pacedLateShare\": %.4f, \"pacedMaxLate\": %d}%s%n",
                     l.variant(), l.size(), l.count(), l.p50(), l.p90(), l.p99(), l.p999(), l.max(), l.pingerCores(), l.echoCores(),
                     l.coP50(), l.coP99(), l.coP999(), l.pacedInterval(), json(p50Ratio(l, Variant.JDK)), json(p50Ratio(l, Variant.JDK_BUSY)),
+                    l.pace(), l.lateShare(), l.pacedMaxLate(),
                     i < latency.size() - 1 ? "," : ""));
         }
         json.append("  ]\n}\n");
@@ -158,13 +164,16 @@ final class Report {
         t.append("</table><p></p><table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">"
                 + "<tr><th>variant</th><th>size</th><th>p50 us</th><th>p90 us</th><th>p99 us</th><th>p99.9 us</th><th>max us</th>"
                 + "<th>p50 vs jdk</th><th>p50 vs jdk busy</th><th>CPU cores (ping + echo)</th><th>paced every us</th>"
-                + "<th>paced p50 us</th><th>paced p99 us</th><th>paced p99.9 us</th></tr>");
+                + "<th>paced p50 us</th><th>paced p99 us</th><th>paced p99.9 us</th><th>pace</th><th>paced late</th>"
+                + "<th>paced max late us</th></tr>");
         for (Results.Latency l : latency) {
             t.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td>"
-                    + "<td>%.1f</td><td>%s</td><td>%s</td><td>%.2f + %.2f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td></tr>",
+                    + "<td>%.1f</td><td>%s</td><td>%s</td><td>%.2f + %.2f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td>"
+                    + "<td>%.2f</td><td>%.1f %%</td><td>%.1f</td></tr>",
                     escape(l.variant().label), bytes(l.size()), l.p50() / 1e3, l.p90() / 1e3, l.p99() / 1e3, l.p999() / 1e3,
                     l.max() / 1e3, times(p50Ratio(l, Variant.JDK)), times(p50Ratio(l, Variant.JDK_BUSY)), l.pingerCores(),
-                    l.echoCores(), l.pacedInterval() / 1e3, l.coP50() / 1e3, l.coP99() / 1e3, l.coP999() / 1e3));
+                    l.echoCores(), l.pacedInterval() / 1e3, l.coP50() / 1e3, l.coP99() / 1e3, l.coP999() / 1e3, l.pace(),
+                    100 * l.lateShare(), l.pacedMaxLate() / 1e3));
         }
         return t.append("</table>").toString();
     }

@@ -34,7 +34,7 @@ final class Runner implements AutoCloseable {
     /** What to run. */
     record Settings(List<Variant> variants, List<Integer> sizes, List<Integer> fanIn, List<Integer> pingSizes,
             long warmupMillis, long runMillis, int pingWarmup, int pingCount, int repeat, Path socketDirectory,
-            List<String> jvmOptions, long firstWarmupMillis) {
+            List<String> jvmOptions, long firstWarmupMillis, double pace, long minPaceIntervalNanos, boolean pingOnly) {
     }
 
     Runner(Settings settings, PrintStream log) {
@@ -53,10 +53,11 @@ final class Runner implements AutoCloseable {
             try (AeronDriver driver = variant == Variant.AERON ? AeronDriver.launch(settings.socketDirectory()) : null;
                     Concurrency receiver = agent(variant, "receiver", driver); Concurrency sender = agent(variant, "sender", driver)) {
                 String target = command(receiver, "OPEN " + variant + " 1").trim();
-                for (int size : variant.isLatencyOnly() ? List.<Integer>of() : settings.sizes()) {
+                boolean pingOnly = variant.isLatencyOnly() || settings.pingOnly();
+                for (int size : pingOnly ? List.<Integer>of() : settings.sizes()) {
                     throughput(variant, sender, receiver, target, 1, size);
                 }
-                for (int senders : variant.isLatencyOnly() ? List.<Integer>of() : settings.fanIn()) {
+                for (int senders : pingOnly ? List.<Integer>of() : settings.fanIn()) {
                     throughput(variant, sender, receiver, target, senders, settings.sizes().get(0));
                 }
                 for (int size : settings.pingSizes()) {
@@ -135,19 +136,27 @@ final class Runner implements AutoCloseable {
         command(echo, "ECHO " + self);
         String[] pingerBefore = words(command(pinger, "CPU"));
         String[] echoBefore = words(command(echo, "CPU"));
-        String[] p = words(command(pinger, "PING " + target + " " + size + " " + settings.pingWarmup() + " " + settings.pingCount()));
+        String[] p = words(command(pinger, "PING " + target + " " + size + " " + settings.pingWarmup() + " " + settings.pingCount()
+                + " " + settings.pace() + " " + settings.minPaceIntervalNanos()));
         double pingerCores = cores(pingerBefore, words(command(pinger, "CPU")));
         double echoCores = cores(echoBefore, words(command(echo, "CPU")));
         command(echo, "STOPIO");
         command(pinger, "CLOSE");
         Results.Latency result = new Results.Latency(variant, size, settings.pingCount(), Long.parseLong(p[0]),
                 Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), Long.parseLong(p[4]), pingerCores, echoCores,
-                Long.parseLong(p[5]), Long.parseLong(p[6]), Long.parseLong(p[7]), Long.parseLong(p[8]));
+                Long.parseLong(p[5]), Long.parseLong(p[6]), Long.parseLong(p[7]), Long.parseLong(p[8]), Double.parseDouble(p[11]),
+                Long.parseLong(p[9]), Long.parseLong(p[10]));
         log.printf("  ping-pong %6s B  p50 %6.1f  p90 %6.1f  p99 %6.1f  p99.9 %7.1f  max %8.1f us  cpu %.2f + %.2f cores%n", size,
                 result.p50() / 1e3, result.p90() / 1e3, result.p99() / 1e3, result.p999() / 1e3, result.max() / 1e3,
                 pingerCores, echoCores);
-        log.printf("  paced every %6.1f us (half rate), from intended send times: p50 %6.1f  p99 %6.1f  p99.9 %7.1f us%n",
-                result.pacedInterval() / 1e3, result.coP50() / 1e3, result.coP99() / 1e3, result.coP999() / 1e3);
+        log.printf("  paced every %6.1f us (%.2f of that rate offered), from intended send times: p50 %6.1f  p99 %6.1f  p99.9 %7.1f us"
+                + "  late %.1f %% (max %.1f us)%n", result.pacedInterval() / 1e3, result.pace(), result.coP50() / 1e3, result.coP99() / 1e3,
+                result.coP999() / 1e3, 100 * result.lateShare(), result.pacedMaxLate() / 1e3);
+        if (result.lateShare() > 0.1) {
+            log.printf("  the pace was not kept (%.0f %% of pings left late): the paced percentiles measure a backlog (stalls of the "
+                    + "machine, or a pace above what a side that parks between pings sustains: --pace, --min-pace-interval-us)%n",
+                    100 * result.lateShare());
+        }
         return result;
     }
 

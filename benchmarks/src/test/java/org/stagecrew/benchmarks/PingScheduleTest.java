@@ -60,10 +60,57 @@ class PingScheduleTest {
     }
 
     @Test
-    void theHalfRateIntervalIsTwiceTheMeanRoundTrip() {
+    void theIntervalIsTheMeanRoundTripOverThePace() {
         histogram.recordValue(10_000);
         histogram.recordValue(30_000);
-        assertEquals(40_000, PingSchedule.halfRateInterval(histogram), 40);
+        assertEquals(40_000, PingSchedule.intervalAt(0.5, histogram, 0), 40);
+        assertEquals(80_000, PingSchedule.intervalAt(0.25, histogram, 0), 80);
+        assertEquals(20_000, PingSchedule.intervalAt(1, histogram, 0), 20);
+        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(0, histogram, 0));
+        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(1.5, histogram, 0));
+        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(Double.NaN, histogram, 0));
+        assertThrows(IllegalArgumentException.class, () -> PingSchedule.intervalAt(0.25, histogram, -1));
         assertThrows(IllegalArgumentException.class, () -> new PingSchedule(() -> 0, -1, histogram));
+    }
+
+    @Test
+    void theIntervalIsNeverShorterThanItsFloor() {
+        histogram.recordValue(5_000); // 5 us back to back: a quarter of that rate would be a ping every 20 us
+        assertEquals(100_000, PingSchedule.intervalAt(0.25, histogram, 100_000), "the floor, not 20 us");
+        assertEquals(20_000, PingSchedule.intervalAt(0.25, histogram, 10_000), 20, "above the floor: the pace decides");
+        histogram.reset();
+        histogram.recordValue(1);
+        assertEquals(1_000, PingSchedule.intervalAt(1, histogram, 0), "never below 1 us");
+    }
+
+    @Test
+    void pingsThatLeaveAfterTheirIntendedTimeAreCountedAsLateWithTheLatest() {
+        PingSchedule paced = new PingSchedule(() -> now[0], 10_000, histogram);
+        for (int i = 0; i < REPLY_AFTER.length; i++) {
+            now[0] = Math.max(now[0], i * 10_000L);
+            long sentAt = paced.nextSend();
+            // ping 1's answer takes 25 us: pings 2 (due at 20 us, leaves at 35 us) and 3 (due 30, leaves 35.01) are late
+            now[0] += i == 1 ? 25_000 : 10;
+            paced.recordReply(sentAt);
+        }
+        assertEquals(2, paced.late(), "pings 2 and 3 left after their intended times");
+        assertEquals(15_000, paced.maxLateness(), "ping 2 left 15 us late");
+        assertEquals(25_000, histogram.getMaxValue(), 25, "the stalled ping, measured from its intended time");
+        assertEquals(1, histogram.getCountBetweenValues(15_000, 15_020), "ping 2, 15.01 us from its intended time, includes its lateness");
+    }
+
+    @Test
+    void aPingThatLeavesOnTimeOrWithinTheToleranceIsNotLate() {
+        PingSchedule paced = new PingSchedule(() -> now[0], 10_000, histogram);
+        for (int i = 0; i < 5; i++) {
+            now[0] = i * 10_000L + (i == 3 ? PingSchedule.LATE_NANOS : 0); // ping 3 starts exactly at the tolerance
+            paced.recordReply(paced.nextSend());
+        }
+        assertEquals(0, paced.late());
+        assertEquals(0, paced.maxLateness());
+        PingSchedule backToBack = new PingSchedule(() -> now[0], 0, histogram);
+        now[0] += 1_000_000;
+        backToBack.nextSend();
+        assertEquals(0, backToBack.late(), "back to back has no intended times");
     }
 }

@@ -53,6 +53,9 @@ class ReportTest {
         String busy = lines.stream().filter(l -> l.startsWith("stagecrew epoll busy-poll")).findFirst().orElseThrow();
         assertTrue(busy.contains("1.60x") && busy.contains("0.50x"), "busy-poll p50 vs jdk busy 1.60x, vs jdk 0.50x: " + busy);
         assertTrue(lines.stream().anyMatch(l -> l.contains("coordinated omission")), "the paced table");
+        String paced = lines.get(lines.indexOf(lines.stream().filter(l -> l.contains("coordinated omission")).findFirst().orElseThrow()) + 2);
+        assertTrue(paced.startsWith("stagecrew epoll ") && paced.contains("0.25") && paced.contains("0.3%") && paced.contains("40.0"),
+                "pace, late share and max lateness of the paced run: " + paced);
     }
 
     @Test
@@ -69,15 +72,20 @@ class ReportTest {
         assertEquals(header.size(), busy.length);
         assertEquals("1.600", busy[header.indexOf("p50_vs_jdk_busy")]);
         assertEquals("3000", busy[header.indexOf("co_p99_ns")]);
+        assertEquals("0.250", busy[header.indexOf("pace")]);
+        assertEquals("0.0025", busy[header.indexOf("paced_late_share")]);
+        assertEquals("40000", busy[header.indexOf("paced_max_late_ns")]);
 
         String json = Files.readString(dir.resolve("results.json"));
         assertTrue(json.contains("\"vsAeron\": 2.000"), json);
         assertTrue(json.contains("\"vsJdk\": null"), "1 KiB has no JDK row: " + json);
         assertTrue(json.contains("\"p50VsJdkBusy\": 1.600"), json);
+        assertTrue(json.contains("\"pace\": 0.250, \"pacedLateShare\": 0.0025, \"pacedMaxLate\": 40000"), json);
 
         String html = Files.readString(dir.resolve("results.html"));
         assertTrue(html.contains("<th>vs aeron</th>") && html.contains("<td>0.75x</td>"), "HTML table");
         assertTrue(html.contains("<th>p50 vs jdk busy</th>") && html.contains("<td>1.60x</td>"), "HTML latency table");
+        assertTrue(html.contains("<th>paced late</th>") && html.contains("<td>0.3 %</td>"), "HTML late share");
     }
 
     private static String line(List<String> lines, String start, String containing) {
@@ -89,7 +97,8 @@ class ReportTest {
     }
 
     private static Results.Latency latency(Variant variant, long p50) {
+        // 25 of the 10,000 paced pings left late, the latest by 40 us
         return new Results.Latency(variant, 64, 10_000, p50, 2 * p50, 3 * p50, 4 * p50, 5 * p50, 0.5, 0.5, p50 + 100, 3_000,
-                6_000, 2 * p50);
+                6_000, 4 * p50, 0.25, 25, 40_000);
     }
 }
