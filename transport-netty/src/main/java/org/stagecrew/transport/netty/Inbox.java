@@ -163,7 +163,8 @@ final class Inbox {
      * or not.
      *
      * @throws TransportClosedException if the inbox is or gets closed
-     * @throws TransportException if the thread is interrupted while it waits (its interrupt status is kept)
+     * @throws TransportException if the thread is interrupted while it waits; the cause is an {@link
+     *     InterruptedException} and the thread's interrupt status stays set
      */
     InboundBatch take(long nanos) {
         lock.lock();
@@ -188,7 +189,9 @@ final class Inbox {
                     return batches.pollFirst();
                 }
                 if (Thread.currentThread().isInterrupted()) {
-                    throw new TransportException("receive on " + owner + " was interrupted");
+                    // The cause says why, as a Condition wait's did: a unit's stop interrupts its receive and looks for it.
+                    throw new TransportException("receive on " + owner + " was interrupted",
+                            new InterruptedException("interrupted while waiting for a frame"));
                 }
                 nanos = deadline - System.nanoTime();
                 if (nanos <= 0) {

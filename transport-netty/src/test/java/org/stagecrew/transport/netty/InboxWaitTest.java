@@ -82,7 +82,7 @@ class InboxWaitTest {
     }
 
     @Test
-    void anInterruptedWaitThrowsAndKeepsTheInterruptStatus() throws Exception {
+    void anInterruptedWaitThrowsWithTheInterruptAsCauseAndKeepsTheInterruptStatus() throws Exception {
         Inbox inbox = new Inbox(OWNER, 1000, 1 << 20);
         CompletableFuture<String> outcome = new CompletableFuture<>();
         Thread consumer = new Thread(() -> {
@@ -90,14 +90,15 @@ class InboxWaitTest {
                 inbox.take(SECONDS.toNanos(20));
                 outcome.complete("returned");
             } catch (TransportException e) {
-                outcome.complete(e.getMessage() + " interrupted=" + Thread.currentThread().isInterrupted());
+                outcome.complete(e.getMessage() + " cause=" + (e.getCause() == null ? null : e.getCause().getClass().getSimpleName())
+                        + " interrupted=" + Thread.currentThread().isInterrupted());
             }
         }, "inbox-wait-consumer");
         consumer.start();
         awaitParked(consumer);
         consumer.interrupt();
         String result = outcome.get(10, SECONDS);
-        assertTrue(result.contains("was interrupted") && result.endsWith("interrupted=true"), result);
+        assertTrue(result.contains("was interrupted") && result.endsWith(" cause=InterruptedException interrupted=true"), result);
     }
 
     @Test
