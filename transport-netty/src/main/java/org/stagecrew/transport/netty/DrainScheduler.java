@@ -21,7 +21,14 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * loop's second look sees the frame (or a producer inside its write) and moves the flag back to 1
  * itself. The compare-and-set on that flag makes these two one: never two tasks, never none.
  *
- * <p>{@link #request()}: any thread. Everything else: the event loop only.
+ * <p>A pass that leaves writes in the channel (the socket did not take them all, or, io_uring,
+ * they are still in the ring) parks the drain until the last of them completes
+ * ({@link #awaitSocket}, {@link #socketTookWrites}). Writing a slice per pass while the socket is
+ * full would only queue thousands of small writes in the channel, each an entry, a slice and a
+ * completion to recycle; waiting makes the next slice carry everything published meanwhile, and
+ * keeps what the socket has not taken in the segments and the queue, counted by the watermarks.
+ *
+ * <p>{@link #request()} and {@link #isAwaitingSocket()}: any thread. Everything else: the event loop only.
  */
 final class DrainScheduler {
     /** Passes in a row that find only a producer inside a write before the drain backs off. */
@@ -45,6 +52,8 @@ final class DrainScheduler {
     /** The task this loop queues for itself, and whether it is still queued. */
     private final Runnable drainTask;
     private boolean drainTaskPending;
+    /** Parked until the channel's writes complete; written on the event loop, volatile for {@link #isAwaitingSocket()}. */
+    private volatile boolean awaitingSocket;
     private int writingPasses;
 
     DrainScheduler(ScheduledExecutorService loop, Drain drain) {
@@ -77,6 +86,37 @@ final class DrainScheduler {
         scheduled = 1;
     }
 
+    /** Ends a pass that left writes in the channel: the drain waits for {@link #socketTookWrites()}. */
+    void awaitSocket() {
+        scheduled = 1;
+        awaitingSocket = true;
+    }
+
+    /**
+     * The channel holds no write of ours any more: a drain that waited for it runs a pass in a later
+     * task (never inside the caller's stack, a write completion inside a flush). Event loop, or the
+     * thread that fails what is left after the loop terminated (then nothing runs).
+     */
+    void socketTookWrites() {
+        if (!awaitingSocket) {
+            return;
+        }
+        awaitingSocket = false;
+        try {
+            resubmit();
+        } catch (RejectedExecutionException e) {
+            drainTaskPending = false; // the loop is gone; whoever terminated it fails what is left
+        }
+    }
+
+    /**
+     * Whether the drain waits for the socket to take the writes already handed to it (it is full, or
+     * the writes are still in the io_uring ring) before it writes more. Any thread; a snapshot.
+     */
+    boolean isAwaitingSocket() {
+        return awaitingSocket;
+    }
+
     /** The connection failed: nothing will be drained again, and a sender's request only makes a pass that fails its frame. */
     void stop() {
         scheduled = 0;
@@ -88,6 +128,9 @@ final class DrainScheduler {
      * @param progressed whether the pass moved any bytes
      */
     void passDone(boolean progressed) {
+        if (awaitingSocket) {
+            awaitingSocket = false; // a pass run by another event (writability) found the socket took everything
+        }
         if (progressed) {
             writingPasses = 0;
             // Look again in a later task (after other I/O and tasks of this loop): a producer that keeps

@@ -38,9 +38,9 @@ import org.stagecrew.transport.TransportTimeoutException;
  * sent them. A drain pass moves everything it finds and flushes once.
  *
  * <p>Memory is bounded by the watermarks: above the high mark {@link #isBackPressured()} turns
- * true and stays true until the drain brings the count below the low mark. The drain stops while
- * the channel itself is above its (equal) watermark and resumes when it becomes writable again, so
- * a destination that does not read holds at most about twice the high watermark plus one chunk.
+ * true until the drain brings the count below the low mark. The drain waits while the socket is
+ * full ({@link DrainScheduler}) or the channel is above its (equal) watermark, so a destination
+ * that does not read holds at most about twice the high watermark plus one chunk.
  *
  * <p>The connection is made lazily, on the first frame. Frames wait in the queue until the listener
  * accepts our hello. Any failure (connect, rejection, timeout, close) fails every queued frame with
@@ -67,7 +67,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
     /** The destination's counters, held until this connection fails (or is dropped unused). */
     private final PeerCounters counters;
 
-    /** Written once on the event loop when connected; read by {@link #isChannelWritable()} from any thread. */
+    /** Written once on the event loop when connected; read by {@link #isSocketFull()} from any thread. */
     private volatile Channel channel;
 
     // Event loop only.
@@ -83,11 +83,10 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         this.destination = destination;
         this.loop = loop;
         this.state = new ConnectionState(destination);
-        this.budget = new WriteBudget(destination, transport.config().writeBufferLowWaterMark(),
-                transport.config().writeBufferHighWaterMark(), state, transport::isOpen);
+        int highWaterMark = transport.config().writeBufferHighWaterMark();
+        this.budget = new WriteBudget(destination, transport.config().writeBufferLowWaterMark(), highWaterMark, state, transport::isOpen);
         this.scheduler = new DrainScheduler(loop, this);
         WriteCompletions completions = new WriteCompletions(this);
-        int highWaterMark = transport.config().writeBufferHighWaterMark();
         int segmentLimit = SegmentAppender.segmentLimit(highWaterMark);
         SegmentPool pool = new SegmentPool(highWaterMark, segmentLimit);
         this.segments = new SegmentWriter(this, budget, completions, pool);
@@ -257,10 +256,10 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         }
     }
 
-    /** Whether the channel is connected and below its own watermark: false once the socket is full. Any thread. */
-    boolean isChannelWritable() {
+    /** Whether the drain waits for the socket ({@link DrainScheduler#isAwaitingSocket()}) or the channel is above its watermark. Any thread. */
+    boolean isSocketFull() {
         Channel ch = channel;
-        return ch != null && ch.isWritable();
+        return scheduler.isAwaitingSocket() || ch != null && !ch.isWritable();
     }
 
     // ---- the drain: event loop ----
@@ -305,6 +304,10 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
                 }
                 break;
             }
+            if (budget.hasPendingWrites()) {
+                scheduler.awaitSocket(); // writeFinished runs the drain when the socket took them
+                return;
+            }
             scheduler.passDone(packer.handedOver() != before);
         } finally {
             draining = false;
@@ -340,6 +343,9 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         }
         counters.queued(budget.queuedBytes()); // before flush() can return: what the segment held is released
         budget.writeFinished();
+        if (!budget.hasPendingWrites()) {
+            scheduler.socketTookWrites();
+        }
     }
 
     /** Reports {@code frames} frames without a future that failed to the undeliverable handler. */

@@ -102,6 +102,11 @@ final class WriteBudget {
         pendingWrites++; // the only writer: the event loop
     }
 
+    /** Whether a write handed to the channel has not completed yet. Event loop. */
+    boolean hasPendingWrites() {
+        return pendingWrites != 0;
+    }
+
     /** A write's promise completed, with success or not. Event loop. */
     void writeFinished() {
         pendingWrites--;

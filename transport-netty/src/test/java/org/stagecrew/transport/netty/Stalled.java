@@ -13,21 +13,21 @@ final class Stalled {
     }
 
     /**
-     * Whether the connection from {@code sender} to {@code to} is back-pressured, its channel above
-     * its watermark (the socket is full), and stays so, with nothing leaving its queue, for {@link
-     * #STEADY}. A drain pass in progress makes the channel unwritable for a moment, which this tells
-     * apart.
+     * Whether the connection from {@code sender} to {@code to} is back-pressured, its socket full
+     * (its drain waits for the socket to take what it was given, or its channel is above its
+     * watermark), and stays so, with nothing leaving its queue, for {@link #STEADY}. A drain pass in
+     * progress makes the channel unwritable for a moment, which this tells apart.
      */
     static boolean connection(NettyTransport sender, Address to) {
         OutboundConnection connection = sender.connectionTo(to);
-        if (connection == null || !connection.isBackPressured() || connection.isChannelWritable()) {
+        if (connection == null || !connection.isBackPressured() || !connection.isSocketFull()) {
             return false;
         }
         long queued = connection.queuedBytes();
         long deadline = System.nanoTime() + STEADY.toNanos();
         while (System.nanoTime() - deadline < 0) {
             LockSupport.parkNanos(5_000_000);
-            if (connection.isChannelWritable() || connection.queuedBytes() != queued) {
+            if (!connection.isSocketFull() || connection.queuedBytes() != queued) {
                 return false;
             }
         }
