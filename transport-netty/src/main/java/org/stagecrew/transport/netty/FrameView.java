@@ -7,46 +7,21 @@ import org.stagecrew.transport.PeerCredentials;
 
 /**
  * The reused flyweight {@link Frame} that a consumer hands to handlers: a read-only view of the
- * batch buffer, re-pointed at each frame by moving its indices. Nothing is allocated per frame.
- *
- * <p>Nor, in steady state, per batch: the read-only wrappers of up to {@value #CACHED_VIEWS} batch
- * buffers are kept, by the identity of the buffer object they wrap, in a direct-mapped table (the
- * slot is the object's identity hash; a new wrapper replaces the one in its slot). Netty recycles
- * the objects of pooled buffers and slices, so a later batch is often carried by the same object
- * (pointing at other memory by then), and its wrapper, which reads through that object, is reused.
- * The table is large because the objects come back in FIFO order, released by consumers on other
- * threads: a read loop cycles through more than a few dozen of them. A wrapper is only ever used
- * while the object it wraps is the current batch's buffer.
+ * batch buffer ({@link ReadOnlyBatchBuf}), re-pointed at each batch and, by moving its indices, at
+ * each frame. Nothing is allocated per frame or per batch.
  *
  * <p>Confined to the consuming thread.
  */
 final class FrameView implements Frame {
-    static final int CACHED_VIEWS = 256;
-
     private Address sender;
     private PeerCredentials credentials;
-    private ByteBuf batchView;
-    /** Batch buffer objects seen lately, and at the same index the read-only wrapper of each. */
-    private final ByteBuf[] wrapped = new ByteBuf[CACHED_VIEWS];
-    private final ByteBuf[] views = new ByteBuf[CACHED_VIEWS];
+    private final ReadOnlyBatchBuf batchView = new ReadOnlyBatchBuf();
 
-    /** Points the view at a new batch, with a read-only wrapper of its buffer. */
+    /** Points the view at a new batch. */
     void batch(InboundBatch batch) {
         this.sender = batch.sender;
         this.credentials = batch.credentials;
-        this.batchView = readOnly(batch.buffer);
-    }
-
-    private ByteBuf readOnly(ByteBuf buffer) {
-        int h = System.identityHashCode(buffer);
-        int slot = (h ^ (h >>> 16)) & (CACHED_VIEWS - 1);
-        if (wrapped[slot] == buffer) {
-            return views[slot];
-        }
-        ByteBuf view = buffer.asReadOnly();
-        wrapped[slot] = buffer;
-        views[slot] = view;
-        return view;
+        batchView.target(batch.buffer);
     }
 
     /** Points the view at the payload at {@code [index, index + length)} of the current batch. */
@@ -57,7 +32,7 @@ final class FrameView implements Frame {
     void clear() {
         sender = null;
         credentials = null;
-        batchView = null;
+        batchView.detach();
     }
 
     @Override
