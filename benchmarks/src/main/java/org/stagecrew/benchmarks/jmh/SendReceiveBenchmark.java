@@ -2,6 +2,7 @@ package org.stagecrew.benchmarks.jmh;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -170,6 +171,13 @@ public class SendReceiveBenchmark {
 
     @State(Scope.Benchmark)
     public static class Streaming extends Pair {
+        /**
+         * The consumer thread: {@code plain}, a {@link Thread} as an application's own; {@code netty},
+         * a {@link FastThreadLocalThread} as a {@code WorkerPool} worker. Netty's pooled allocator
+         * recycles the cache entry of a read buffer that a reader frees only on the latter.
+         */
+        @Param({"plain"})
+        public String consumerThread;
         private Thread consumer;
         private volatile boolean running;
         /** Frames the consumer has handled; written by the consumer after each poll. */
@@ -180,7 +188,8 @@ public class SendReceiveBenchmark {
         public void setUp() throws IOException {
             open();
             running = true;
-            consumer = new Thread(this::consume, "jmh-consumer");
+            consumer = "netty".equals(consumerThread) ? new FastThreadLocalThread(this::consume, "jmh-consumer")
+                    : new Thread(this::consume, "jmh-consumer");
             consumer.setDaemon(true);
             consumer.start();
         }
