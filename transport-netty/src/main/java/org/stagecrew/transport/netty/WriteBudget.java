@@ -107,6 +107,11 @@ final class WriteBudget {
         return pendingWrites != 0;
     }
 
+    /** Writes handed to the channel and not completed yet. Any thread; a snapshot. */
+    int pendingWrites() {
+        return pendingWrites;
+    }
+
     /** A write's promise completed, with success or not. Event loop. */
     void writeFinished() {
         pendingWrites--;
