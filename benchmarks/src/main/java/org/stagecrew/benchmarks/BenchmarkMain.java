@@ -37,7 +37,7 @@ public final class BenchmarkMain implements Callable<Integer> {
     long warmupMillis;
 
     @Option(names = "--first-warmup-ms", defaultValue = "15000", description = "Warm-up of the first throughput measurement of a "
-            + "variant's fresh JVMs, and of the scale rows' first fan-in measurements, at least --warmup-ms (default ${DEFAULT-VALUE}): our JVMs compile for 10-15 s, and "
+            + "variant's fresh JVMs, and of every scale fan-in row, at least --warmup-ms (default ${DEFAULT-VALUE}): our JVMs compile for 10-15 s, and "
             + "3000 measured 1 KiB at half its steady rate.")
     long firstWarmupMillis;
 

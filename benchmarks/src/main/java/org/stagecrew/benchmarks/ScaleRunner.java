@@ -37,8 +37,8 @@ final class ScaleRunner implements AutoCloseable {
 
     /**
      * What to run: fan-in sender counts (over {@code senderJvms} JVMs), the ring's size (0: none), frame size, timing;
-     * {@code firstWarmupMillis} warms up a fresh JVM's first measurement (the 1->1 reference, and the first fan-in row of the
-     * other sender JVMs), long enough for C2 to finish compiling the send path.
+     * {@code firstWarmupMillis} warms up the 1->1 reference and every fan-in row, long enough for C2 to finish compiling
+     * the send path and for a row's fresh transports to fill their buffers.
      */
     record Settings(List<Integer> fanIn, int senderJvms, int ring, int ringTokens, int size, long warmupMillis, long runMillis,
             Path socketDirectory, List<String> jvmOptions, long firstWarmupMillis) {
@@ -74,11 +74,10 @@ final class ScaleRunner implements AutoCloseable {
             jvms.addAll(senders);
             String target = command(receiver, "LISTEN").trim();
             ScaleResult one = fanInOnce(receiver, senders.subList(0, 1), 1, target, settings.firstWarmupMillis(), Double.NaN);
-            boolean cold = true; // the other sender JVMs' first measurement: C2 still compiles the send path in a short warm-up
             for (int transports : settings.fanIn()) {
-                fanInOnce(receiver, senders, transports, target, cold ? settings.firstWarmupMillis() : settings.warmupMillis(),
-                        one.messagesPerSecond());
-                cold = false;
+                // Every row opens its transports afresh: new threads, new connections whose segments and socket
+                // buffers fill up first, fresh pool memory. With 1 s after a warm 64->1 row, 256->1 measured 0.12-0.43x.
+                fanInOnce(receiver, senders, transports, target, settings.firstWarmupMillis(), one.messagesPerSecond());
             }
             for (Concurrency jvm : jvms) {
                 command(jvm, "EXIT");
