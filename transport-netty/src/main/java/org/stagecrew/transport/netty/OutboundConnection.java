@@ -304,7 +304,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
                 }
                 break;
             }
-            if (budget.hasPendingWrites()) {
+            if (budget.pendingWrites() != 0) {
                 scheduler.awaitSocket(); // writeFinished runs the drain when the socket took them
                 return;
             }
@@ -343,7 +343,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         }
         counters.queued(budget.queuedBytes()); // before flush() can return: what the segment held is released
         budget.writeFinished();
-        if (!budget.hasPendingWrites()) {
+        if (budget.pendingWrites() == 0) {
             scheduler.socketTookWrites();
         }
     }

@@ -102,11 +102,6 @@ final class WriteBudget {
         pendingWrites++; // the only writer: the event loop
     }
 
-    /** Whether a write handed to the channel has not completed yet. Event loop. */
-    boolean hasPendingWrites() {
-        return pendingWrites != 0;
-    }
-
     /** Writes handed to the channel and not completed yet. Any thread; a snapshot. */
     int pendingWrites() {
         return pendingWrites;
