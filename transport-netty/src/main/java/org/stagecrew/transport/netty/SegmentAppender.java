@@ -24,7 +24,12 @@ final class SegmentAppender {
     private final SegmentPool pool;
     /** The largest segment: a fraction of the high watermark, so that a few segments never exceed it. */
     private final int segmentLimit;
-    /** The longest payload that takes the segment path. */
+    /**
+     * The longest payload that takes the segment path: half a segment of the largest size, so that
+     * such a segment holds at least two. Above the owned send's zero-copy threshold too: a copy has
+     * to be made anyway, and one into a recycled segment allocates nothing, where a pooled copy of
+     * its own costs a buffer object per frame that the sending thread's recycler rarely gets back.
+     */
     private final int appendLimit;
 
     SegmentAppender(OutboundConnection connection, WriteBudget budget, ChunkPacker packer, SegmentPool pool, int segmentLimit) {
@@ -33,7 +38,7 @@ final class SegmentAppender {
         this.packer = packer;
         this.pool = pool;
         this.segmentLimit = segmentLimit;
-        this.appendLimit = Math.min(ChunkPacker.ZERO_COPY_THRESHOLD - 1, segmentLimit / 2 - HEADER);
+        this.appendLimit = segmentLimit / 2 - HEADER;
     }
 
     /** The largest segment for a connection with this high watermark: a fraction of it, so that a few segments never exceed it. */

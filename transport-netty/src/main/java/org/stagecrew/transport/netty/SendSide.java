@@ -174,12 +174,13 @@ final class SendSide {
     }
 
     /**
-     * Queues a frame: a small one as a copy in the calling thread's segment (an owned source is
-     * released once copied); a larger one as it is if owned, else as a pooled copy. Returns false,
-     * queuing nothing, if there was no room for a new segment.
+     * Queues a frame: as a copy in the calling thread's segment if it is no longer than the append
+     * limit, unless it is owned and long enough to be written from the caller's buffer (an owned source
+     * is released once copied); else as it is if owned, or as a pooled copy. Returns false, queuing
+     * nothing, if there was no room for a new segment.
      */
     private static boolean queue(OutboundConnection connection, ByteBuf source, int index, int length, boolean owned) {
-        if (length <= connection.appendLimit()) {
+        if (length <= connection.appendLimit() && (!owned || length < ChunkPacker.ZERO_COPY_THRESHOLD)) {
             if (!connection.append(source, index, length)) {
                 return false;
             }

@@ -52,7 +52,8 @@ abstract class SegmentPathContract extends BackPressureContract {
      * Small frames take the segment path: the sending thread copies them into its own pooled segment
      * for the destination and the event loop writes segments out as slices. With the watermarks of
      * {@link #smallWatermarks()} a segment holds 8 KiB and frames of up to 4092 bytes are appended;
-     * with the defaults, up to 32767 bytes. Longer frames, and future sends, go through the queue.
+     * with the defaults, up to 131068 bytes (half a 256 KiB segment), except owned frames of 32 KiB and
+     * more, which are written from the caller's buffer. Longer frames, and future sends, go through the queue.
      */
     @Nested
     class SmallFrames {
@@ -60,8 +61,10 @@ abstract class SegmentPathContract extends BackPressureContract {
         private static final int SMALL = 64;
         /** Above the 4092 bytes appended with {@link #smallWatermarks()}, below the zero-copy threshold: queued. */
         private static final int MEDIUM = 8 * 1024;
-        /** Above the 32 KiB zero-copy threshold (and the 32767 bytes appended with the defaults): queued. */
+        /** Above the 32 KiB zero-copy threshold: queued if owned, appended if copied with the default watermarks. */
         private static final int LARGE = 40 * 1024;
+        /** Above the 131068 bytes appended with the default watermarks: queued, as a pooled copy if copied. */
+        private static final int HUGE = 160 * 1024;
         /**
          * Far above what inbox, socket buffers (1 MiB each way) and watermarks can hold of 68-byte frames
          * (about 10,000 get through before a send times out): reaching it means memory is unbounded.
@@ -276,7 +279,7 @@ abstract class SegmentPathContract extends BackPressureContract {
 
         @Test
         void copiedSendsLeaveTheSourceAloneAndCarryItsBytesAsTheyWereAtTheCall() {
-            int capacity = LARGE + 64;
+            int capacity = HUGE + 64;
             try (Transport receiver = open(); Transport sender = open()) {
                 Address to = receiver.address();
                 ByteBuf source = ByteBufAllocator.DEFAULT.directBuffer(capacity, capacity);
@@ -288,7 +291,7 @@ abstract class SegmentPathContract extends BackPressureContract {
                         boolean small = round % 4 < 2;
                         boolean blocking = round % 2 == 0;
                         int index = 5 + round;
-                        int length = small ? SMALL + round : LARGE + round;
+                        int length = (small ? SMALL : round < 4 ? LARGE : HUGE) + round; // segment, segment, queue
                         byte[] content = new byte[capacity];
                         new Random(round).nextBytes(content);
                         source.setBytes(0, content);
@@ -550,7 +553,7 @@ abstract class SegmentPathContract extends BackPressureContract {
                     Transport sender = open(config().undeliverableHandler(
                             (to, frames, cause) -> undelivered.add(new Undelivered(to, frames, cause))))) {
                 Address to = receiver.address();
-                // All three take the segment path (up to 32767 bytes with the default watermarks). The sender's own
+                // All three take the segment path (up to 131068 bytes with the default watermarks). The sender's own
                 // maximum is the default, so the sender accepts 2000 bytes; only the receiver's maximum refuses them.
                 sender.send(to, frame(0, 100), WAIT);
                 sender.send(to, frame(1, 2000), WAIT);
