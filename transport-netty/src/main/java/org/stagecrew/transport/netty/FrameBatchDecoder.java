@@ -3,6 +3,7 @@ package org.stagecrew.transport.netty;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.RecvByteBufAllocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
@@ -12,10 +13,12 @@ import org.stagecrew.transport.PeerCredentials;
 /**
  * Splits an accepted connection's byte stream into frames and hands them to the {@link Inbox} in
  * batches: every whole frame of one read goes out as one retained slice of the read buffer, with
- * no copy. A frame cut by the end of a read is completed from the next reads: a small one is copied
- * into a buffer sized for it, a large one ({@value #ASSEMBLE_THRESHOLD} bytes and more) is put
- * together by a {@link FrameAssembly}: from slices of large reads without a copy, with small pieces
- * copied, so that the memory held stays proportional to the bytes received.
+ * no copy. A frame cut by the end of a read is carried to the front of the next read's buffer when
+ * the channel reads through {@link ReadBuffers} (up to {@value ReadBuffers#CARRY_LIMIT} bytes, and
+ * once per frame), and so arrives whole with the frames after it. Else it is completed from the next
+ * reads: a small one is copied into a buffer sized for it, a large one ({@value #ASSEMBLE_THRESHOLD}
+ * bytes and more) is put together by a {@link FrameAssembly}: from slices of large reads without a
+ * copy, with small pieces copied, so that the memory held stays proportional to the bytes received.
  * With an event-loop handler configured, each batch is walked here instead, frame by frame, with
  * a reused {@link FrameView}: no hand-off to another thread.
  *
@@ -51,6 +54,8 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     private boolean failed;
     /** A batch object to fill for the next read, handed back by the inbox or by the last walk here; or null. */
     private InboundBatch spare;
+    /** The channel's read buffers if they carry a cut frame into the next read, else null. */
+    private ReadBuffers reads;
 
     /** A decoder whose discarded frames are counted nowhere; for pipelines without a transport (tests, benchmarks). */
     FrameBatchDecoder(Address receiver, Address sender, PeerCredentials credentials, Inbox inbox, FrameHandler eventLoopHandler,
@@ -81,11 +86,30 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        RecvByteBufAllocator allocator = ctx.channel().config().getRecvByteBufAllocator();
+        reads = allocator instanceof ReadBuffers ? (ReadBuffers) allocator : null;
+    }
+
+    @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf in = (ByteBuf) msg;
         try {
             if (failed) {
                 return;
+            }
+            int carried = 0;
+            if (reads != null) {
+                ByteBuf unclaimed = reads.unclaimed();
+                if (unclaimed != null) { // this read did not come through the channel's read buffers
+                    try {
+                        keepCut(ctx, unclaimed, true);
+                    } finally {
+                        unclaimed.release();
+                    }
+                } else {
+                    carried = reads.arrived(in);
+                }
             }
             if (assembly != null && !continueAssembly(ctx, in)) {
                 return;
@@ -94,7 +118,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
                 return;
             }
             if (in.isReadable()) {
-                decodeWholeFrames(ctx, in);
+                decodeWholeFrames(ctx, in, carried);
             }
         } finally {
             in.release();
@@ -150,7 +174,8 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
         return true;
     }
 
-    private void decodeWholeFrames(ChannelHandlerContext ctx, ByteBuf in) {
+    /** Delivers the whole frames of {@code in}, whose first {@code carried} bytes were carried from the last read; keeps the cut one. */
+    private void decodeWholeFrames(ChannelHandlerContext ctx, ByteBuf in, int carried) {
         int start = in.readerIndex();
         int end = in.writerIndex();
         int position = start;
@@ -177,12 +202,25 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             protocolError(ctx, badLength);
             return;
         }
-        int rest = end - position;
-        long cutLength = rest >= HEADER ? Protocol.lengthAt(in, address, position) : -1;
-        if (cutLength >= ASSEMBLE_THRESHOLD) {
+        if (position < end) {
+            keepCut(ctx, in, position == start && carried > 0);
+        }
+    }
+
+    /**
+     * Keeps the readable bytes of {@code in}, the start of a frame that its read cut short, for the
+     * next reads: carried to the front of the next read if the channel's read buffers can, the frame is
+     * not too long, and it was not carried before ({@code carriedBefore}); else copied or assembled.
+     */
+    private void keepCut(ChannelHandlerContext ctx, ByteBuf in, boolean carriedBefore) {
+        int rest = in.readableBytes();
+        long cutLength = rest >= HEADER ? in.getUnsignedInt(in.readerIndex()) : -1;
+        if (reads != null && !carriedBefore && (cutLength < 0 || HEADER + cutLength <= ReadBuffers.CARRY_LIMIT)) {
+            reads.carry(in.readRetainedSlice(rest), cutLength >= 0 ? HEADER + (int) cutLength : HEADER);
+        } else if (cutLength >= ASSEMBLE_THRESHOLD) {
             assembly = new FrameAssembly(ctx.alloc(), HEADER + (int) cutLength);
             assembly.append(in);
-        } else if (rest > 0) {
+        } else {
             partial = ctx.alloc().directBuffer(cutLength >= 0 ? HEADER + (int) cutLength : HEADER);
             partial.writeBytes(in, rest);
         }
@@ -277,11 +315,13 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        Jfr.lost(receiver, sender, credentials, true, Jfr.NO_NOTICE, partial != null || assembly != null
+        int carriedBytes = reads != null ? reads.holding() : 0;
+        boolean insideFrame = partial != null || assembly != null || carriedBytes > 0;
+        Jfr.lost(receiver, sender, credentials, true, Jfr.NO_NOTICE, insideFrame
                 ? "the sender's connection closed inside a frame" : "the sender closed its connection");
-        if (partial != null || assembly != null) {
+        if (insideFrame) {
             LOG.warn("connection from {} ({}) to {} closed inside a frame: {} bytes of it had arrived and are dropped",
-                    sender, credentials, receiver, partial != null ? partial.readableBytes() : assembly.received());
+                    sender, credentials, receiver, partial != null ? partial.readableBytes() : assembly != null ? assembly.received() : carriedBytes);
             counters.discarded(1);
             releasePartial();
         }
@@ -314,6 +354,9 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
     }
 
     private void releasePartial() {
+        if (reads != null) {
+            reads.release();
+        }
         if (partial != null) {
             partial.release();
             partial = null;

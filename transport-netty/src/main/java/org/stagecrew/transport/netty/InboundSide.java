@@ -3,7 +3,6 @@ package org.stagecrew.transport.netty;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -65,11 +64,14 @@ final class InboundSide {
                 .channel(backend.serverChannelType())
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childOption(ChannelOption.RECVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 64 * 1024, 256 * 1024))
+                .childOption(ChannelOption.RECVBUF_ALLOCATOR, ReadBuffers.sizes())
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         inbound.add(ch);
+                        if (backend.readsOneBufferAtATime()) {
+                            ch.config().setRecvByteBufAllocator(new ReadBuffers()); // carries a cut frame into the next read
+                        }
                         ch.closeFuture().addListener(f -> inbound.remove(ch));
                         ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.eventLoopHandler(), config.maxFrameLength(),
                                 config.helloTimeout().toNanos(), admission, discards, streams));

@@ -230,6 +230,16 @@ enum IoBackend {
         return busyPoll ? newBusyPollIoHandlerFactory() : newIoHandlerFactory();
     }
 
+    /**
+     * Whether a channel of this mode allocates a read's buffer, reads into it and hands it on before
+     * it allocates the next, as {@link ReadBuffers} needs to carry a cut frame into the next read:
+     * epoll, kqueue, NIO and io_uring (one read in flight; we use no buffer ring) do. An in-JVM channel
+     * reads no bytes.
+     */
+    boolean readsOneBufferAtATime() {
+        return this != LOCAL;
+    }
+
     abstract Class<? extends ServerChannel> serverChannelType();
 
     abstract Class<? extends Channel> channelType();

@@ -120,6 +120,13 @@ class FrameBatchDecoderTest {
     }
 
     private List<byte[]> walk(InboundBatch batch) {
+        List<byte[]> frames = payloadsOf(batch);
+        inbox.consumed(batch);
+        return frames;
+    }
+
+    /** The payloads of a batch's frames, checking that it holds whole frames only. */
+    static List<byte[]> payloadsOf(InboundBatch batch) {
         List<byte[]> frames = new ArrayList<>();
         ByteBuf buf = batch.buffer;
         int cursor = buf.readerIndex();
@@ -129,7 +136,6 @@ class FrameBatchDecoderTest {
             cursor += 4 + length;
         }
         assertEquals(buf.writerIndex(), cursor, "a batch holds whole frames only");
-        inbox.consumed(batch);
         return frames;
     }
 
