@@ -12,13 +12,13 @@ import java.util.Queue;
  *
  * <p>A segment comes back once both its producer and the drainer are done with it (see {@link
  * Segment}, "Recycling"), from whichever side was done second; as many wait here as the
- * connection's high watermark holds segments of its largest size (so an idle connection holds no
- * more than it may hold in flight), between 2 and {@value #MAX_IDLE}, and a segment beyond that or
- * that arrives after {@link #close()} has its chunk released instead. A stream keeps many segments in
+ * connection may have in flight ({@link #idlePlaces}: its high watermark in segments of its largest
+ * size, 2 to {@value #MAX_IDLE}, plus two), so an idle connection holds no more than a busy one, and
+ * a segment beyond that or that arrives after {@link #close()} has its chunk released instead. A stream keeps many segments in
  * flight (up to the watermark) and gets them back in bursts: fewer idle places would release in one
  * burst what it allocates again in the next. A segment the drainer finished while its producer still held it is parked here until the
  * producer retires it; at most {@value #MAX_PARKED} are, the oldest taken back and released beyond
- * that. So a connection holds at most its high watermark in idle segments, and {@value #MAX_PARKED}
+ * that. So a connection holds at most its high watermark and two segments in idle ones, and {@value #MAX_PARKED}
  * parked segments of up to its segment limit, until it closes (each thread parks at most one).
  *
  * <p>Threading: {@link #take} and {@link #recycle} from any thread that owns the segment; {@link
@@ -33,6 +33,8 @@ final class SegmentPool {
     static final int MAX_PARKED = 16;
 
     private final Queue<Segment> idle;
+    /** How many may be idle: {@link #idlePlaces}; the queue's capacity is a power of two at least that. */
+    private final int places;
     /**
      * Event loop only: segments parked for their producer, oldest first. An entry whose segment is no
      * longer parked (retired and recycled since) is stale and dropped at the next {@link #park}.
@@ -45,12 +47,19 @@ final class SegmentPool {
      * @param segmentLimit the largest segment its threads start
      */
     SegmentPool(int highWaterMark, int segmentLimit) {
-        this.idle = PlatformDependent.newFixedMpmcQueue(idlePlaces(highWaterMark, segmentLimit));
+        this.places = idlePlaces(highWaterMark, segmentLimit);
+        this.idle = PlatformDependent.newFixedMpmcQueue(places);
     }
 
-    /** How many idle segments a connection keeps: its high watermark in segments of the largest size, 2 to {@value #MAX_IDLE}. */
+    /**
+     * How many idle segments a connection keeps: as many as it may have in flight, its high watermark
+     * in segments of the largest size (2 to {@value #MAX_IDLE}) plus two: the budget admits a segment
+     * while below the watermark, and the producer holds its current one. With one place fewer, a
+     * stream of 64 KiB frames got a new segment about every 30 frames (JFR): the segments coming back
+     * in one burst overflowed the pool, and the next burst allocated them again.
+     */
     static int idlePlaces(int highWaterMark, int segmentLimit) {
-        return Math.max(2, Math.min(MAX_IDLE, Integer.highestOneBit(highWaterMark / segmentLimit)));
+        return Math.max(2, Math.min(MAX_IDLE, Integer.highestOneBit(highWaterMark / segmentLimit))) + 2;
     }
 
     /**
@@ -82,7 +91,7 @@ final class SegmentPool {
             return false;
         }
         segment.resetForReuse();
-        if (!idle.offer(segment)) {
+        if (idle.size() >= places || !idle.offer(segment)) { // the size may be a little stale: a bound within the racing recyclers
             segment.chunk.release();
             return false;
         }
