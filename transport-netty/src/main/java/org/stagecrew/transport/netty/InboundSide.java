@@ -70,7 +70,9 @@ final class InboundSide {
                     protected void initChannel(Channel ch) {
                         inbound.add(ch);
                         if (backend.readsOneBufferAtATime()) {
-                            ch.config().setRecvByteBufAllocator(new ReadBuffers()); // carries a cut frame into the next read
+                            ReadBuffers reads = new ReadBuffers(); // carries a cut frame into the next read, keeps large buffers
+                            ch.config().setRecvByteBufAllocator(reads);
+                            ch.closeFuture().addListener(f -> reads.release()); // also if the decoder never came
                         }
                         ch.closeFuture().addListener(f -> inbound.remove(ch));
                         ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.eventLoopHandler(), config.maxFrameLength(),

@@ -6,6 +6,7 @@ import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.util.UncheckedBooleanSupplier;
+import io.netty.util.internal.SystemPropertyUtil;
 
 /**
  * The read buffers of one accepted connection: sized by Netty's adaptive guess, except that the
@@ -15,7 +16,7 @@ import io.netty.util.UncheckedBooleanSupplier;
  * own, no composite of slices. After a large frame was cut ({@value #ALIGN_MIN} bytes or more), read
  * buffers are sized in multiples of its length (at least the adaptive guess, so up to twice the
  * largest guess): a stream of frames of that length then fills each read with whole frames, and
- * nothing is cut or carried while the reads come back full.
+ * nothing is cut or carried while the reads come back full. A read shorter than that length ends it.
  *
  * <p>The carried bytes go into the next buffer the channel allocates, so this is only for channels
  * that read into one buffer at a time and hand it on before they allocate the next (epoll, kqueue,
@@ -26,14 +27,28 @@ import io.netty.util.UncheckedBooleanSupplier;
  * {@link #arrived} how many carried bytes lead a read it is given, and never carries the same frame
  * twice: a peer dribbling a frame costs one copy of each byte, not one per read.
  *
+ * <p>Read buffers larger than the allocator's thread cache takes ({@link #CACHED_MAX}) are kept for
+ * reuse: the last {@value #KEPT} hold one reference of ours, and one whose frames were all released
+ * (only our reference left) is read into again. Without that, each such buffer came from its arena,
+ * and a pool chunk whose buffers were all released was freed and made again a moment later: the
+ * allocation left on the read path of a large-frame stream. A kept buffer still holding frames is
+ * not touched (its count is above one); when reads shrink to sizes the thread cache takes, or the
+ * connection ends, the kept buffers are let go. So a connection holds at most {@value #KEPT} idle read
+ * buffers of up to three times {@link #CARRY_LIMIT} bytes while it reads large, none otherwise.
+ *
  * <p>One instance per channel, confined to its event loop. Owns the carried bytes until the read
- * carrying them is handed on, or until {@link #release()}.
+ * carrying them is handed on, or until {@link #release()}; owns one reference to each kept buffer
+ * until {@link #release()}.
  */
 final class ReadBuffers implements RecvByteBufAllocator {
     /** Frames up to this length, length field included, are carried: as large as a read's buffer grows. */
     static final int CARRY_LIMIT = 256 * 1024;
     /** Frames from this length on, length field included, align the reads after them. */
     static final int ALIGN_MIN = 16 * 1024;
+    /** Netty's pooled allocator caches freed buffers up to this size per thread; larger ones go back to their arena. */
+    static final int CACHED_MAX = SystemPropertyUtil.getInt("io.netty.allocator.maxCachedBufferCapacity", 32 * 1024);
+    /** How many large read buffers are kept for reuse. */
+    static final int KEPT = 4;
     private static final AdaptiveRecvByteBufAllocator SIZES = new AdaptiveRecvByteBufAllocator(4096, 64 * 1024, CARRY_LIMIT);
 
     /** The bytes to put in front of the next read, held until a read carrying them is handed on; or null. */
@@ -47,6 +62,12 @@ final class ReadBuffers implements RecvByteBufAllocator {
     private ByteBuf carrier;
     /** The length that read sizes are a multiple of (the last cut frame's, if large), or 0. */
     private int alignment;
+    /** The last large read buffers, each with one reference of ours, or null; oldest at {@link #nextKept}. */
+    private final ByteBuf[] kept = new ByteBuf[KEPT];
+    private int nextKept;
+    private int keptCount;
+    /** Set by {@link #release()}: the connection ended, buffers a read loop still allocates are not kept. */
+    private boolean released;
 
     /** The sizes of read buffers when no frame is carried: 4 KiB to 256 KiB, adapted to the reads. */
     static RecvByteBufAllocator sizes() {
@@ -109,13 +130,52 @@ final class ReadBuffers implements RecvByteBufAllocator {
         return carry != null ? carry.readableBytes() : 0;
     }
 
-    /** Releases carried bytes that no read took; for a connection that ends. */
+    /** Releases carried bytes that no read took, and the kept read buffers; for a connection that ends. */
     void release() {
         carrier = null;
         if (carry != null) {
             carry.release();
             carry = null;
         }
+        released = true;
+        letKeptGo();
+    }
+
+    /**
+     * An empty buffer of at least {@code size} bytes for a read: a kept one whose frames were all
+     * released (at most twice that size), or a new one, kept if it is larger than the thread cache takes.
+     */
+    private ByteBuf buffer(ByteBufAllocator alloc, int size) {
+        if (size <= CACHED_MAX || released) {
+            letKeptGo(); // reads are small again: the thread cache serves them
+            return alloc.ioBuffer(size);
+        }
+        for (int i = 0; i < keptCount; i++) {
+            ByteBuf buffer = kept[i];
+            int capacity = buffer.capacity();
+            if (buffer.refCnt() == 1 && capacity >= size && capacity / 2 <= size) {
+                return buffer.clear().retain(); // only our reference left: every frame sliced from it was released
+            }
+        }
+        ByteBuf buffer = alloc.ioBuffer(size);
+        ByteBuf oldest = kept[nextKept];
+        kept[nextKept] = buffer.retain();
+        nextKept = (nextKept + 1) % KEPT;
+        if (oldest != null) {
+            oldest.release(); // still holding frames, or the wrong size: it goes back to the pool when they do
+        } else {
+            keptCount++;
+        }
+        return buffer;
+    }
+
+    private void letKeptGo() {
+        for (int i = 0; i < keptCount; i++) {
+            kept[i].release();
+            kept[i] = null;
+        }
+        keptCount = 0;
+        nextKept = 0;
     }
 
     /** Netty's adaptive handle, with the carried bytes put in front of the buffer it allocates next. */
@@ -135,10 +195,10 @@ final class ReadBuffers implements RecvByteBufAllocator {
         public ByteBuf allocate(ByteBufAllocator alloc) {
             ByteBuf head = carry;
             if (head == null) {
-                return alignment == 0 ? sizes.allocate(alloc) : alloc.ioBuffer(aligned(sizes.guess()));
+                return buffer(alloc, alignment == 0 ? sizes.guess() : aligned(sizes.guess()));
             }
             int room = head.readableBytes() + sizes.guess();
-            ByteBuf buffer = alloc.ioBuffer(Math.max(carryCapacity, alignment == 0 ? room : aligned(room)));
+            ByteBuf buffer = buffer(alloc, Math.max(carryCapacity, alignment == 0 ? room : aligned(room)));
             buffer.writeBytes(head, head.readerIndex(), head.readableBytes());
             carrier = buffer;
             return buffer;
@@ -153,6 +213,8 @@ final class ReadBuffers implements RecvByteBufAllocator {
         public void lastBytesRead(int bytes) {
             if (bytes <= 0) {
                 carrier = null; // nothing came: the read loop releases the buffer without handing it on
+            } else if (bytes < alignment) {
+                alignment = 0; // less than a frame of that length came: reads are no longer full of them
             }
             sizes.lastBytesRead(bytes);
         }

@@ -28,7 +28,9 @@ class ReadBuffersTest {
     private static final PeerCredentials CREDENTIALS = new PeerCredentials(4711, 1000, 1000);
     private static final int MAX_FRAME = 1024 * 1024;
 
-    private final PooledByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+    /** The read buffers' allocator: one arena, no thread cache, so its counts are every buffer's. */
+    @SuppressWarnings("deprecation")
+    private final PooledByteBufAllocator alloc = new PooledByteBufAllocator(true, 0, 1, 8192, 9, 0, 0, false);
     private final Admission admission = new Admission(IoBackend.LOCAL, PeerPolicy.anyone(), 10);
     private final Inbox inbox = new Inbox(RECEIVER, 1_000_000, Long.MAX_VALUE);
     private final ReadBuffers reads = new ReadBuffers();
@@ -48,6 +50,59 @@ class ReadBuffersTest {
     void close() {
         channel.finishAndReleaseAll();
         inbox.close();
+        assertEquals(0, activeBuffers(), "read buffers still allocated after the connection ended and its frames went");
+    }
+
+    @Test
+    void largeReadsReuseTheirBuffersOnceTheirFramesAreReleased() {
+        List<byte[]> sent = payloads(new Random(11), 400, 64 * 1024, 64 * 1024);
+        byte[] stream = encode(sent);
+        List<byte[]> received = new ArrayList<>();
+        int at = 0;
+        for (int i = 0; i < 20; i++) {
+            at += read(stream, at, stream.length - at);
+            received.addAll(drain());
+        }
+        long allocations = allocations();
+        while (at < stream.length) {
+            at += read(stream, at, stream.length - at);
+            received.addAll(drain());
+        }
+        assertEquals(allocations, allocations(), "reads after the first 20 went into kept buffers, not new ones");
+        assertFrames(sent, received);
+    }
+
+    @Test
+    void aKeptBufferIsNotReadIntoWhileFramesSlicedFromItAreHeld() {
+        List<byte[]> sent = payloads(new Random(12), 300, 30_000, 70_000);
+        byte[] stream = encode(sent);
+        List<byte[]> received = new ArrayList<>();
+        Random random = new Random(13);
+        for (int at = 0; at < stream.length; ) {
+            at += read(stream, at, stream.length - at);
+            if (random.nextInt(4) == 0) { // frames pile up in the inbox between these
+                received.addAll(drain());
+            }
+        }
+        received.addAll(drain());
+        assertFrames(sent, received);
+    }
+
+    @Test
+    void smallReadsLetTheKeptBuffersGo() {
+        byte[] large = encode(payloads(new Random(14), 50, 64 * 1024, 64 * 1024));
+        for (int at = 0; at < large.length; ) {
+            at += read(large, at, large.length - at);
+            drain();
+        }
+        assertTrue(activeBuffers() > 0, "large read buffers are kept while reads are large");
+        byte[] small = encode(payloads(new Random(15), 1, 50, 50));
+        for (int i = 0; i < 1000 && handle.guess() > ReadBuffers.CACHED_MAX; i++) {
+            read(small, 0, small.length);
+        }
+        read(small, 0, small.length);
+        drain();
+        assertEquals(0, activeBuffers(), "no read buffer kept once reads are small enough for the thread cache");
     }
 
     @Test
@@ -199,14 +254,25 @@ class ReadBuffersTest {
         assertEquals(1, drain().size(), "only the frame before the cut one");
     }
 
-    /** One read of up to {@code length} bytes of {@code stream} from {@code offset}, as epoll's loop does it; returns the bytes read. */
+    private long activeBuffers() {
+        return alloc.metric().directArenas().stream().mapToLong(io.netty.buffer.PoolArenaMetric::numActiveAllocations).sum();
+    }
+
+    private long allocations() {
+        return alloc.metric().directArenas().stream().mapToLong(io.netty.buffer.PoolArenaMetric::numAllocations).sum();
+    }
+
+    /** A read loop of one read of up to {@code length} bytes of {@code stream} from {@code offset}, as epoll's does it; returns the bytes read. */
     private int read(byte[] stream, int offset, int length) {
+        handle.reset(channel.config());
         ByteBuf buffer = handle.allocate(alloc);
         handle.attemptedBytesRead(buffer.writableBytes());
         int n = Math.min(length, buffer.writableBytes());
         buffer.writeBytes(stream, offset, n);
         handle.lastBytesRead(n);
+        handle.incMessagesRead(1);
         channel.writeInbound(buffer);
+        handle.readComplete();
         return n;
     }
 
