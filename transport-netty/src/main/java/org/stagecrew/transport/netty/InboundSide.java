@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.stagecrew.transport.Address;
@@ -45,6 +46,8 @@ final class InboundSide {
     private final AddressLock addressLock;
     private final Inbox inbox;
     private final Set<Channel> inbound = ConcurrentHashMap.newKeySet();
+    /** The bytes of read buffers that the inbound connections keep for reuse (see {@link ReadBuffers}). */
+    private final AtomicLong keptReadBytes = new AtomicLong();
     private Channel serverChannel;
     /** Guarded by this. */
     private boolean stoppedAccepting;
@@ -70,7 +73,7 @@ final class InboundSide {
                     protected void initChannel(Channel ch) {
                         inbound.add(ch);
                         if (backend.readsOneBufferAtATime()) {
-                            ReadBuffers reads = new ReadBuffers(); // carries a cut frame into the next read, keeps large buffers
+                            ReadBuffers reads = new ReadBuffers(keptReadBytes, ReadBuffers.KEPT_BYTES_PER_TRANSPORT); // carries a cut frame into the next read, keeps large buffers
                             ch.config().setRecvByteBufAllocator(reads);
                             ch.closeFuture().addListener(f -> reads.release()); // also if the decoder never came
                         }

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelConfig;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.util.UncheckedBooleanSupplier;
 import io.netty.util.internal.SystemPropertyUtil;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The read buffers of one accepted connection: sized by Netty's adaptive guess, except that the
@@ -33,8 +34,9 @@ import io.netty.util.internal.SystemPropertyUtil;
  * and a pool chunk whose buffers were all released was freed and made again a moment later: the
  * allocation left on the read path of a large-frame stream. A kept buffer still holding frames is
  * not touched (its count is above one); when reads shrink to sizes the thread cache takes, or the
- * connection ends, the kept buffers are let go. So a connection holds at most {@value #KEPT} idle read
- * buffers of up to three times {@link #CARRY_LIMIT} bytes while it reads large, none otherwise.
+ * connection ends, the kept buffers are let go. The connections of one receiving transport share a
+ * limit on the bytes they keep ({@link #KEPT_BYTES_PER_TRANSPORT}; a buffer beyond it is not kept),
+ * so a thousand senders streaming large frames pin no more idle memory than one does.
  *
  * <p>One instance per channel, confined to its event loop. Owns the carried bytes until the read
  * carrying them is handed on, or until {@link #release()}; owns one reference to each kept buffer
@@ -47,8 +49,10 @@ final class ReadBuffers implements RecvByteBufAllocator {
     static final int ALIGN_MIN = 16 * 1024;
     /** Netty's pooled allocator caches freed buffers up to this size per thread; larger ones go back to their arena. */
     static final int CACHED_MAX = SystemPropertyUtil.getInt("io.netty.allocator.maxCachedBufferCapacity", 32 * 1024);
-    /** How many large read buffers are kept for reuse. */
+    /** How many large read buffers a connection keeps for reuse. */
     static final int KEPT = 4;
+    /** How many bytes of kept read buffers the connections of one receiving transport hold together. */
+    static final long KEPT_BYTES_PER_TRANSPORT = 8L * 1024 * 1024;
     private static final AdaptiveRecvByteBufAllocator SIZES = new AdaptiveRecvByteBufAllocator(4096, 64 * 1024, CARRY_LIMIT);
 
     /** The bytes to put in front of the next read, held until a read carrying them is handed on; or null. */
@@ -62,12 +66,24 @@ final class ReadBuffers implements RecvByteBufAllocator {
     private ByteBuf carrier;
     /** The length that read sizes are a multiple of (the last cut frame's, if large), or 0. */
     private int alignment;
-    /** The last large read buffers, each with one reference of ours, or null; oldest at {@link #nextKept}. */
+    /** The last large read buffers, each with one reference of ours, or null; the next to replace at {@link #nextKept}. */
     private final ByteBuf[] kept = new ByteBuf[KEPT];
     private int nextKept;
     private int keptCount;
+    /** The bytes kept by all connections of this one's transport, at most {@link #keptLimit}. */
+    private final AtomicLong keptBytes;
+    private final long keptLimit;
     /** Set by {@link #release()}: the connection ended, buffers a read loop still allocates are not kept. */
     private boolean released;
+
+    /**
+     * @param keptBytes the bytes of read buffers kept by the connections of one transport; shared by them
+     * @param keptLimit how many bytes they may keep together
+     */
+    ReadBuffers(AtomicLong keptBytes, long keptLimit) {
+        this.keptBytes = keptBytes;
+        this.keptLimit = keptLimit;
+    }
 
     /** The sizes of read buffers when no frame is carried: 4 KiB to 256 KiB, adapted to the reads. */
     static RecvByteBufAllocator sizes() {
@@ -147,11 +163,16 @@ final class ReadBuffers implements RecvByteBufAllocator {
      */
     private ByteBuf buffer(ByteBufAllocator alloc, int size) {
         if (size <= CACHED_MAX || released) {
-            letKeptGo(); // reads are small again: the thread cache serves them
+            if (keptCount > 0) {
+                letKeptGo(); // reads are small again: the thread cache serves them
+            }
             return alloc.ioBuffer(size);
         }
-        for (int i = 0; i < keptCount; i++) {
+        for (int i = 0; i < KEPT && keptCount > 0; i++) {
             ByteBuf buffer = kept[i];
+            if (buffer == null) {
+                continue;
+            }
             int capacity = buffer.capacity();
             if (buffer.refCnt() == 1 && capacity >= size && capacity / 2 <= size) {
                 return buffer.clear().retain(); // only our reference left: every frame sliced from it was released
@@ -159,20 +180,31 @@ final class ReadBuffers implements RecvByteBufAllocator {
         }
         ByteBuf buffer = alloc.ioBuffer(size);
         ByteBuf oldest = kept[nextKept];
-        kept[nextKept] = buffer.retain();
-        nextKept = (nextKept + 1) % KEPT;
-        if (oldest != null) {
-            oldest.release(); // still holding frames, or the wrong size: it goes back to the pool when they do
+        if (oldest != null) { // still holding frames, or the wrong size: it goes back to the pool when they do
+            keptBytes.addAndGet(-oldest.capacity());
+            oldest.release();
+            kept[nextKept] = null;
+            keptCount--;
+        }
+        int bytes = buffer.capacity();
+        if (keptBytes.addAndGet(bytes) > keptLimit) {
+            keptBytes.addAndGet(-bytes); // the transport keeps enough already
         } else {
+            kept[nextKept] = buffer.retain();
+            nextKept = (nextKept + 1) % KEPT;
             keptCount++;
         }
         return buffer;
     }
 
     private void letKeptGo() {
-        for (int i = 0; i < keptCount; i++) {
-            kept[i].release();
-            kept[i] = null;
+        for (int i = 0; i < KEPT; i++) {
+            ByteBuf buffer = kept[i];
+            if (buffer != null) {
+                keptBytes.addAndGet(-buffer.capacity());
+                buffer.release();
+                kept[i] = null;
+            }
         }
         keptCount = 0;
         nextKept = 0;

@@ -12,6 +12,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.stagecrew.transport.Address;
@@ -33,7 +34,8 @@ class ReadBuffersTest {
     private final PooledByteBufAllocator alloc = new PooledByteBufAllocator(true, 0, 1, 8192, 9, 0, 0, false);
     private final Admission admission = new Admission(IoBackend.LOCAL, PeerPolicy.anyone(), 10);
     private final Inbox inbox = new Inbox(RECEIVER, 1_000_000, Long.MAX_VALUE);
-    private final ReadBuffers reads = new ReadBuffers();
+    private final AtomicLong keptBytes = new AtomicLong();
+    private final ReadBuffers reads = new ReadBuffers(keptBytes, ReadBuffers.KEPT_BYTES_PER_TRANSPORT);
     private final EmbeddedChannel channel = new EmbeddedChannel();
     private final RecvByteBufAllocator.Handle handle;
     /** The batches taken from the inbox so far. */
@@ -51,6 +53,30 @@ class ReadBuffersTest {
         channel.finishAndReleaseAll();
         inbox.close();
         assertEquals(0, activeBuffers(), "read buffers still allocated after the connection ended and its frames went");
+        assertEquals(0, keptBytes.get(), "kept bytes still counted after the connection ended");
+    }
+
+    @Test
+    void theConnectionsOfATransportKeepNoMoreBytesTogetherThanItsLimit() {
+        long limit = 5 * 65536 + 1000;
+        ReadBuffers first = new ReadBuffers(keptBytes, limit);
+        ReadBuffers second = new ReadBuffers(keptBytes, limit);
+        List<ByteBuf> reading = new ArrayList<>(); // reads still held: no kept buffer is free for reuse
+        for (ReadBuffers connection : List.of(first, second)) {
+            RecvByteBufAllocator.Handle reader = connection.newHandle();
+            reader.reset(channel.config());
+            for (int i = 0; i < ReadBuffers.KEPT; i++) {
+                reading.add(reader.allocate(alloc)); // the initial guess, 64 KiB: above the thread cache's limit
+            }
+        }
+        assertEquals(5 * 65536, keptBytes.get(), "the first connection kept 4 buffers, the second one more, then none");
+        reading.forEach(ByteBuf::release);
+        assertEquals(5, activeBuffers(), "the kept buffers, and nothing else, stay allocated");
+
+        first.release();
+        second.release();
+        assertEquals(0, activeBuffers());
+        assertEquals(0, keptBytes.get());
     }
 
     @Test
