@@ -12,14 +12,16 @@ import java.util.Queue;
  *
  * <p>A segment comes back once both its producer and the drainer are done with it (see {@link
  * Segment}, "Recycling"), from whichever side was done second; as many wait here as the
- * connection may have in flight ({@link #idlePlaces}: its high watermark in segments of its largest
- * size, 2 to {@value #MAX_IDLE}, plus two), so an idle connection holds no more than a busy one, and
- * a segment beyond that or that arrives after {@link #close()} has its chunk released instead. A stream keeps many segments in
- * flight (up to the watermark) and gets them back in bursts: fewer idle places would release in one
- * burst what it allocates again in the next. A segment the drainer finished while its producer still held it is parked here until the
+ * connection may have in flight ({@link #idlePlaces}: its high watermark in segments of its
+ * largest size, 2 to {@value #MAX_IDLE}, plus two), so an idle connection holds no more than a
+ * busy one, and a segment beyond that or that arrives after {@link #close()} has its chunk
+ * released instead. A stream keeps many segments in flight (up to the watermark) and gets them
+ * back in bursts: fewer idle places would release in one burst what it allocates again in the
+ * next. A segment the drainer finished while its producer still held it is parked here until the
  * producer retires it; at most {@value #MAX_PARKED} are, the oldest taken back and released beyond
- * that. So a connection holds at most its high watermark and two segments in idle ones, and {@value #MAX_PARKED}
- * parked segments of up to its segment limit, until it closes (each thread parks at most one).
+ * that. So a connection holds at most its high watermark and two segments in idle ones, and
+ * {@value #MAX_PARKED} parked segments of up to its segment limit, until it closes (each thread
+ * parks at most one).
  *
  * <p>Threading: {@link #take} and {@link #recycle} from any thread that owns the segment; {@link
  * #park} from the event loop; {@link #close} from the event loop, or the one thread that fails a
