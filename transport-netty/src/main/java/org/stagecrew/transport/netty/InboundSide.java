@@ -75,7 +75,7 @@ final class InboundSide {
                         if (backend.readsOneBufferAtATime()) {
                             ReadBuffers reads = new ReadBuffers(keptReadBytes, ReadBuffers.KEPT_BYTES_PER_TRANSPORT); // carries a cut frame into the next read, keeps large buffers
                             ch.config().setRecvByteBufAllocator(reads);
-                            ch.closeFuture().addListener(f -> reads.release()); // also if the decoder never came
+                            ch.closeFuture().addListener(f -> reads.releaseKept()); // also if the decoder never came
                         }
                         ch.closeFuture().addListener(f -> inbound.remove(ch));
                         ch.pipeline().addLast("hello", HelloHandler.forInbox(address, inbox, config.eventLoopHandler(), config.maxFrameLength(),

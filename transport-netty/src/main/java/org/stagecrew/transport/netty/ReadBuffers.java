@@ -73,7 +73,7 @@ final class ReadBuffers implements RecvByteBufAllocator {
     /** The bytes kept by all connections of this one's transport, at most {@link #keptLimit}. */
     private final AtomicLong keptBytes;
     private final long keptLimit;
-    /** Set by {@link #release()}: the connection ended, buffers a read loop still allocates are not kept. */
+    /** Set by {@link #releaseKept()}: the connection ended, buffers a read loop still allocates are not kept. */
     private boolean released;
 
     /**
@@ -153,6 +153,14 @@ final class ReadBuffers implements RecvByteBufAllocator {
             carry.release();
             carry = null;
         }
+        releaseKept();
+    }
+
+    /**
+     * Releases the kept read buffers, and keeps none from now on; for a channel that closed. Leaves
+     * carried bytes to {@link #release()}: the decoder still counts them as a frame cut by the close.
+     */
+    void releaseKept() {
         released = true;
         letKeptGo();
     }

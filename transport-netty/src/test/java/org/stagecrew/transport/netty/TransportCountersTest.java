@@ -10,6 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -177,6 +181,34 @@ class TransportCountersTest {
             assertEquals(0, stats.get(TransportCounter.CONNECTIONS_LOST), "the connections ended because we closed");
         } finally {
             receiver.close();
+        }
+    }
+
+    /**
+     * A raw peer passes the hello, writes a whole frame and the first 104 bytes of a 1004-byte one,
+     * and closes: the cut frame was carried for the next read when the connection ended, and must
+     * still be counted as discarded for that sender, not released unseen.
+     */
+    @ParameterizedTest
+    @EnumSource(value = IoMode.class, names = {"EPOLL", "NIO", "IO_URING"})
+    void aFrameCutByThePeersCloseIsCountedAsDiscarded(IoMode mode) throws Exception {
+        try (Transport receiver = open(mode)) {
+            Address peer = Address.of(dir.resolve("raw-peer.sock"));
+            ByteBuf bytes = Protocol.encodeHello(ByteBufAllocator.DEFAULT, peer);
+            try (SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                client.connect(UnixDomainSocketAddress.of(receiver.address().toPath()));
+                bytes.writeInt(100).writeZero(100).writeInt(1000).writeZero(100);
+                ByteBuffer out = bytes.nioBuffer();
+                while (out.hasRemaining()) {
+                    client.write(out);
+                }
+            } finally {
+                bytes.release();
+            }
+            take(receiver);
+            Await.until("the cut frame is counted as discarded", WAIT,
+                    () -> receiver.stats().get(TransportCounter.FRAMES_DISCARDED) == 1);
+            assertEquals(1, receiver.stats().peer(peer, PeerStats.Direction.FROM).orElseThrow().get(TransportCounter.FRAMES_DISCARDED));
         }
     }
 
