@@ -172,8 +172,8 @@ public final class TransportConfig {
 
     /**
      * Whether the event loops busy-wait for I/O instead of sleeping in the kernel (EPOLL, KQUEUE
-     * and NIO only). Each event loop then keeps one CPU fully busy, and wakes without the kernel's
-     * scheduling delay. Default false.
+     * and NIO only). Each event loop then keeps one CPU fully busy, wakes without the kernel's
+     * scheduling delay, and writes what its own handlers send at once. Default false.
      */
     public boolean busyPoll() {
         return b.busyPoll;

@@ -43,7 +43,7 @@ public class DrainHandOffStress {
             public int pendingWork() {
                 return writer.pendingWork();
             }
-        });
+        }, false);
         scheduler.park(); // a drain pass is running: its flag is set
     }
 

