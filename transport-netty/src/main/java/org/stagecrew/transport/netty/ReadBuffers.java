@@ -40,7 +40,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>One instance per channel, confined to its event loop. Owns the carried bytes until the read
  * carrying them is handed on, or until {@link #release()}; owns one reference to each kept buffer
- * until {@link #release()}.
+ * until it is replaced, reads shrink, or {@link #releaseKept()} (which {@link #release()} calls).
  */
 final class ReadBuffers implements RecvByteBufAllocator {
     /** Frames up to this length, length field included, are carried: as large as a read's buffer grows. */
