@@ -122,6 +122,7 @@ final class FrameBatchDecoder extends ChannelInboundHandlerAdapter {
             }
         } finally {
             in.release();
+            BusyConnection.readOn(ctx.channel(), !failed && (reads == null || reads.holding() == 0));
         }
     }
 

@@ -50,7 +50,7 @@ enum IoBackend {
 
         @Override
         IoHandlerFactory newBusyPollIoHandlerFactory() {
-            return EpollIoHandler.newFactory(0, () -> POLL_WITHOUT_BLOCKING);
+            return EpollIoHandler.newFactory(0, () -> new EpollBusyPollStrategy(EpollBusyPollStrategy.SKIPS));
         }
 
         @Override

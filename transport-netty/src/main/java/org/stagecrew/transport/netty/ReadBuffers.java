@@ -221,6 +221,8 @@ final class ReadBuffers implements RecvByteBufAllocator {
     /** Netty's adaptive handle, with the carried bytes put in front of the buffer it allocates next. */
     private final class CarryingHandle implements ExtendedHandle {
         private final ExtendedHandle sizes;
+        /** Whether the current read round read any bytes. */
+        private boolean readAny;
 
         CarryingHandle(ExtendedHandle sizes) {
             this.sizes = sizes;
@@ -251,6 +253,9 @@ final class ReadBuffers implements RecvByteBufAllocator {
 
         @Override
         public void lastBytesRead(int bytes) {
+            if (bytes > 0) {
+                readAny = true;
+            }
             if (bytes <= 0) {
                 carrier = null; // nothing came: the read loop releases the buffer without handing it on
             } else if (bytes < alignment) {
@@ -266,6 +271,7 @@ final class ReadBuffers implements RecvByteBufAllocator {
 
         @Override
         public void reset(ChannelConfig config) {
+            readAny = false;
             sizes.reset(config);
         }
 
@@ -299,8 +305,16 @@ final class ReadBuffers implements RecvByteBufAllocator {
             return sizes.continueReading(maybeMoreDataSupplier);
         }
 
+        /**
+         * Ends a read round; one that read nothing (a busy-polling loop reads its busy connection before
+         * anything has arrived, {@link EpollBusyPollStrategy}) leaves the guess alone, where Netty's would
+         * shrink it to the minimum and make the next frame take several reads.
+         */
         @Override
         public void readComplete() {
+            if (!readAny) {
+                return;
+            }
             sizes.readComplete();
         }
     }

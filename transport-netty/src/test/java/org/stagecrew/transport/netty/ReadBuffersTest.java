@@ -80,6 +80,30 @@ class ReadBuffersTest {
     }
 
     @Test
+    void readRoundsThatFindNothingLeaveTheBufferSizeAlone() {
+        List<byte[]> sent = payloads(new Random(14), 40, 4096, 4096);
+        byte[] stream = encode(sent);
+        List<byte[]> received = new ArrayList<>();
+        int at = 0;
+        for (int i = 0; i < 10; i++) {
+            at += read(stream, at, stream.length - at);
+            received.addAll(drain());
+        }
+        int guess = handle.guess();
+        for (int i = 0; i < 100; i++) { // a busy-polling loop reading its busy connection before anything came
+            handle.reset(channel.config());
+            readNothing();
+            handle.readComplete();
+        }
+        assertEquals(guess, handle.guess(), "empty read rounds shrank the next read's buffer");
+        while (at < stream.length) {
+            at += read(stream, at, stream.length - at);
+            received.addAll(drain());
+        }
+        assertFrames(sent, received);
+    }
+
+    @Test
     void largeReadsReuseTheirBuffersOnceTheirFramesAreReleased() {
         List<byte[]> sent = payloads(new Random(11), 400, 64 * 1024, 64 * 1024);
         byte[] stream = encode(sent);
