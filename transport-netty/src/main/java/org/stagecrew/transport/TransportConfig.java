@@ -327,10 +327,10 @@ public final class TransportConfig {
         }
 
         /**
-         * Makes the event loops busy-wait for I/O instead of sleeping in the kernel: the lowest
-         * latency, for one fully busy CPU per event loop. EPOLL, KQUEUE and NIO only (and {@link
-         * IoMode#AUTO}, which resolves to one of them); opening fails for IO_URING and LOCAL. On a machine with few CPUs, more
-         * than one spinning thread per process starves everything else.
+         * Busy-waits for I/O instead of sleeping in the kernel: the lowest latency, for one fully busy CPU
+         * per event loop (on EPOLL the connection that last brought frames is read without asking epoll).
+         * EPOLL, KQUEUE and NIO (or {@link IoMode#AUTO}, which resolves to one); opening fails for IO_URING
+         * and LOCAL. With few CPUs, more than one spinning thread per process starves everything else.
          */
         public Builder busyPoll(boolean busyPoll) {
             this.busyPoll = busyPoll;
