@@ -36,7 +36,9 @@ import org.stagecrew.transport.Transport;
  * RESULT expected timeoutMs wait for the count           -> OK count checksum
  * SEND dest size warmMs runMs  one thread per endpoint  -> OK measuredFrames nanos totalFrames checksum
  * ECHO dest                 send every frame back        -> OK
- * PING dest size warmup n pace minInterval  round trips, HdrHistogram
+ * PING dest size warmup n pace minInterval wait warmupMs  round trips, HdrHistogram, after at least
+ *                           warmup round trips and warmupMs of them; wait: park (long waits between
+ *                           paced pings park) or spin (a busy-polling variant never sleeps)
  *                           -> OK p50 p90 p99 p999 max coP50 coP99 coP999 interval late maxLate offered (ns): back to
  *                           back, then paced at {@code pace} times that rate, one ping per minInterval ns at most
  *                           (corrected for coordinated omission), with the paced pings that left late, the most one
@@ -157,7 +159,7 @@ public final class Agent implements Task {
             }
             case "PING":
                 return ping(c[1], Integer.parseInt(c[2]), Integer.parseInt(c[3]), Integer.parseInt(c[4]), Double.parseDouble(c[5]),
-                        Long.parseLong(c[6]));
+                        Long.parseLong(c[6]), "spin".equals(c[7]), TimeUnit.MILLISECONDS.toNanos(Long.parseLong(c[8])));
             case "CPU":
                 return " " + ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime()
                         + " " + System.nanoTime();
@@ -255,12 +257,18 @@ public final class Agent implements Task {
      * rate that reached (one ping per {@code minIntervalNanos} at most), timed from the intended send
      * times (corrected for coordinated omission).
      */
-    private String ping(String destination, int size, int warmup, int count, double pace, long minIntervalNanos) throws Exception {
+    private String ping(String destination, int size, int warmup, int count, double pace, long minIntervalNanos, boolean spin,
+            long warmupNanos) throws Exception {
+        Histogram unused = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        long warmUntil = System.nanoTime() + warmupNanos;
+        do { // in rounds of at least one round trip, until both the count and the time are reached
+            pingPhase(destination, size, Math.max(1, warmup), 0, PingSchedule.backToBack(unused));
+        } while (System.nanoTime() - warmUntil < 0);
         Histogram backToBack = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-        pingPhase(destination, size, warmup, count, PingSchedule.backToBack(backToBack));
+        pingPhase(destination, size, 0, count, PingSchedule.backToBack(backToBack));
         Histogram paced = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
         long interval = PingSchedule.intervalAt(pace, backToBack, minIntervalNanos);
-        PingSchedule schedule = PingSchedule.paced(interval, paced);
+        PingSchedule schedule = PingSchedule.paced(interval, paced, !spin);
         pingPhase(destination, size, 0, count, schedule);
         return percentiles(backToBack) + " " + paced.getValueAtPercentile(50) + " " + paced.getValueAtPercentile(99) + " "
                 + paced.getValueAtPercentile(99.9) + " " + interval + " " + schedule.late() + " " + schedule.maxLateness()

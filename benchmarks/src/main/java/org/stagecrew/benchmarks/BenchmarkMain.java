@@ -47,6 +47,11 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--ping-warmup", defaultValue = "5000", description = "Round trips before measuring (default ${DEFAULT-VALUE}).")
     int pingWarmup;
 
+    @Option(names = "--ping-warmup-ms", defaultValue = "3000", description = "Back-to-back round trips before measuring go on "
+            + "for at least this long (default ${DEFAULT-VALUE}): 5000 round trips of a busy-polling variant took 35 ms, and C2 "
+            + "was still compiling its path, starved of CPU by two spinning loops, through the paced phase.")
+    long pingWarmupMillis;
+
     @Option(names = "--ping-count", defaultValue = "10000", description = "Measured round trips (default ${DEFAULT-VALUE}).")
     int pingCount;
 
@@ -119,7 +124,7 @@ public final class BenchmarkMain implements Callable<Integer> {
         List<Integer> scaleSenders = scaleFanIn.stream().filter(n -> n > 0).toList();
         try (Runner runner = new Runner(new Runner.Settings(chosen, sizes, fanIn, pingSizes, warmupMillis, runMillis, pingWarmup,
                 pingCount, Math.max(1, repeat), sockets, options, firstWarmupMillis, pace,
-                minPaceIntervalMicros * 1_000, pingOnly), System.out);
+                minPaceIntervalMicros * 1_000, pingOnly, pingWarmupMillis), System.out);
                 ScaleRunner scale = new ScaleRunner(new ScaleRunner.Settings(scaleSenders, 4, ring, 8, sizes.get(0), warmupMillis,
                         runMillis, sockets, options, Math.max(warmupMillis, firstWarmupMillis)), System.out)) {
             if (!scaleOnly) {

@@ -34,7 +34,8 @@ final class Runner implements AutoCloseable {
     /** What to run. */
     record Settings(List<Variant> variants, List<Integer> sizes, List<Integer> fanIn, List<Integer> pingSizes,
             long warmupMillis, long runMillis, int pingWarmup, int pingCount, int repeat, Path socketDirectory,
-            List<String> jvmOptions, long firstWarmupMillis, double pace, long minPaceIntervalNanos, boolean pingOnly) {
+            List<String> jvmOptions, long firstWarmupMillis, double pace, long minPaceIntervalNanos, boolean pingOnly,
+            long pingWarmupMillis) {
     }
 
     Runner(Settings settings, PrintStream log) {
@@ -137,7 +138,7 @@ final class Runner implements AutoCloseable {
         String[] pingerBefore = words(command(pinger, "CPU"));
         String[] echoBefore = words(command(echo, "CPU"));
         String[] p = words(command(pinger, "PING " + target + " " + size + " " + settings.pingWarmup() + " " + settings.pingCount()
-                + " " + settings.pace() + " " + settings.minPaceIntervalNanos()));
+                + " " + settings.pace() + " " + settings.minPaceIntervalNanos() + " " + (variant.isLatencyOnly() ? "spin" : "park") + " " + settings.pingWarmupMillis()));
         double pingerCores = cores(pingerBefore, words(command(pinger, "CPU")));
         double echoCores = cores(echoBefore, words(command(echo, "CPU")));
         command(echo, "STOPIO");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.HdrHistogram.Histogram;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -97,6 +98,24 @@ class PingScheduleTest {
         assertEquals(15_000, paced.maxLateness(), "ping 2 left 15 us late");
         assertEquals(25_000, histogram.getMaxValue(), 25, "the stalled ping, measured from its intended time");
         assertEquals(1, histogram.getCountBetweenValues(15_000, 15_020), "ping 2, 15.01 us from its intended time, includes its lateness");
+    }
+
+    @Test
+    void aScheduleThatDoesNotParkSpinsThroughLongWaits() {
+        long[] clocks = {0, 0};
+        LongSupplier ticking = () -> clocks[0] += 1_000; // 1 us per reading: a 1 ms wait takes a thousand
+        LongSupplier tickingToo = () -> clocks[1] += 1_000;
+        PingSchedule spinning = PingSchedule.paced(1_000_000, histogram, false);
+        PingSchedule parking = new PingSchedule(tickingToo, 1_000_000, histogram, true);
+        PingSchedule spinningOnTicks = new PingSchedule(ticking, 1_000_000, histogram, false);
+        for (int i = 0; i < 3; i++) {
+            spinningOnTicks.nextSend();
+            parking.nextSend();
+        }
+        assertEquals(0, spinningOnTicks.parkedWaits(), "a busy-polling variant's pinger must never sleep");
+        assertEquals(2, parking.parkedWaits(), "the waits for pings 1 and 2, each 1 ms away, parked");
+        spinning.nextSend();
+        assertEquals(0, spinning.parkedWaits());
     }
 
     @Test
