@@ -26,6 +26,8 @@ final class ScaleRunner implements AutoCloseable {
     private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(180);
     /** Between the start command and the agreed start: every sender JVM has its command by then. */
     private static final long START_DELAY_MILLIS = 300;
+    /** How long an agent that answered EXIT gets to end before its close stops it. */
+    private static final Duration EXIT_WAIT = Duration.ofSeconds(10);
 
     private final Settings settings;
     private final PrintStream log;
@@ -81,6 +83,9 @@ final class ScaleRunner implements AutoCloseable {
             }
             for (Concurrency jvm : jvms) {
                 command(jvm, "EXIT");
+            }
+            for (Concurrency jvm : jvms) { // an agent that answered EXIT is on its way out: close must not stop it again
+                jvm.join(EXIT_WAIT);
             }
         } finally {
             for (Concurrency jvm : jvms) {
@@ -151,6 +156,7 @@ final class ScaleRunner implements AutoCloseable {
                     result.flow(), settings.size(), result.messagesPerSecond(), result.threads(), result.loopThreads(),
                     result.heapPerTransport(), result.directPerTransport(), result.verified() ? "verified" : "TOKENS LOST");
             command(jvm, "EXIT");
+            jvm.join(EXIT_WAIT);
         }
     }
 
