@@ -253,13 +253,13 @@ final class ReadBuffers implements RecvByteBufAllocator {
 
         @Override
         public void lastBytesRead(int bytes) {
-            if (bytes > 0) {
-                readAny = true;
-            }
             if (bytes <= 0) {
                 carrier = null; // nothing came: the read loop releases the buffer without handing it on
-            } else if (bytes < alignment) {
-                alignment = 0; // less than a frame of that length came: reads are no longer full of them
+            } else {
+                readAny = true;
+                if (bytes < alignment) {
+                    alignment = 0; // less than a frame of that length came: reads are no longer full of them
+                }
             }
             sizes.lastBytesRead(bytes);
         }
