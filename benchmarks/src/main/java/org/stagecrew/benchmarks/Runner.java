@@ -138,7 +138,8 @@ final class Runner implements AutoCloseable {
         String[] pingerBefore = words(command(pinger, "CPU"));
         String[] echoBefore = words(command(echo, "CPU"));
         String[] p = words(command(pinger, "PING " + target + " " + size + " " + settings.pingWarmup() + " " + settings.pingCount()
-                + " " + settings.pace() + " " + settings.minPaceIntervalNanos() + " " + (variant.isLatencyOnly() ? "spin" : "park") + " " + settings.pingWarmupMillis()));
+                + " " + settings.pace() + " " + settings.minPaceIntervalNanos() + " " + (variant.isLatencyOnly() ? "spin" : "park")
+                + " " + settings.pingWarmupMillis()));
         double pingerCores = cores(pingerBefore, words(command(pinger, "CPU")));
         double echoCores = cores(echoBefore, words(command(echo, "CPU")));
         command(echo, "STOPIO");
