@@ -79,7 +79,9 @@ public interface Transport extends AutoCloseable {
      * the destination's socket, or fails with a {@link TransportException} subclass: {@link
      * UnknownAddressException}, {@link ConnectionRefusedException}, {@link PeerRejectedException},
      * {@link FrameTooLargeException}, {@link BackPressureException}, {@link
-     * TransportClosedException} or {@link TransportTimeoutException}. A future that failed means its
+     * TransportClosedException} or {@link TransportTimeoutException}, or a plain {@link
+     * TransportException} caused by an {@link OutOfMemoryError} when the event loop had no direct
+     * memory left to write it (that frame alone fails). A future that failed means its
      * frame was not delivered, so a retry creates no duplicate; a frame whose bytes reached the socket
      * completes normally even if the connection closes afterwards. If the connection ended in the
      * middle of the frame, the {@link TransportClosedException} says how many of its bytes were
@@ -121,6 +123,9 @@ public interface Transport extends AutoCloseable {
      * @throws TransportClosedException if the transport is closed
      * @throws TransportException if the thread is interrupted while it waits for room; the cause is
      *     the {@link InterruptedException} and the thread's interrupt status stays set
+     * @throws OutOfMemoryError (Netty's {@code OutOfDirectMemoryError}) if no direct memory is left
+     *     for the copy; nothing was queued. Each destination may hold up to about twice its high
+     *     watermark, per sending transport: lower the watermarks when one JVM sends to many
      */
     void send(Address destination, ByteBuf source, int index, int length, Duration timeout);
 

@@ -89,7 +89,8 @@ final class AckedFrames {
 
     /**
      * The next bytes to write, moving their frames to the written ones: small frames copied back to
-     * back into one chunk from {@code alloc}, or one large frame retained. Stops before a frame with a
+     * back into one chunk from {@code alloc}, or one large frame retained (also a small one when {@code
+     * alloc} has no memory left: it is held anyway, so the stream goes on). Stops before a frame with a
      * payload above {@code maxPayload} ({@link #takeTooLarge}). Null if there is nothing to write.
      */
     synchronized ByteBuf take(ByteBufAllocator alloc, long maxPayload) {
@@ -98,8 +99,7 @@ final class AckedFrames {
             return null;
         }
         if (next.frame.readableBytes() >= CHUNK / 4) {
-            unacked.addLast(queued.pollFirst());
-            return next.frame.retainedDuplicate();
+            return takeAsItIs();
         }
         // Sized to the frames it takes, so that the memory a full socket holds is what the frames need.
         int size = 0;
@@ -110,13 +110,25 @@ final class AckedFrames {
             }
             size += length;
         }
-        ByteBuf out = alloc.directBuffer(size, size);
+        ByteBuf out;
+        try {
+            out = alloc.directBuffer(size, size);
+        } catch (OutOfMemoryError e) {
+            return takeAsItIs(); // no memory for a chunk: the frame is held anyway, write it without one
+        }
         while (out.isWritable()) {
             Held h = queued.pollFirst();
             out.writeBytes(h.frame, h.frame.readerIndex(), h.frame.readableBytes());
             unacked.addLast(h);
         }
         return out;
+    }
+
+    /** Moves the next frame to the written ones and returns its bytes, retained: a write that needs no memory. */
+    private ByteBuf takeAsItIs() {
+        Held next = queued.pollFirst();
+        unacked.addLast(next);
+        return next.frame.retainedDuplicate();
     }
 
     /** Removes and returns the next frame to write if its payload is above {@code maxPayload}, else null. */

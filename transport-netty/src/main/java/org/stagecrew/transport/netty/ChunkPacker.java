@@ -2,10 +2,10 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.internal.PlatformDependent;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
-import org.stagecrew.transport.FrameTooLargeException;
 import org.stagecrew.transport.TransportException;
 
 /**
@@ -103,8 +103,13 @@ final class ChunkPacker {
             moved += HEADER + length;
             dequeued += HEADER + length;
             handedOver += HEADER + length;
+            if (payload.refCnt() == 0) {
+                // Its owner released it after handing it over: copying it would read freed (or reused) memory.
+                failAlone(null, future, Failures.releasedPayload(connection.destination(), length));
+                continue;
+            }
             if (length > longestFrame) {
-                refuseTooLarge(payload, future);
+                failAlone(payload, future, connection.tooLarge(length));
                 continue;
             }
             if (chunk != null && chunk.writableBytes() < HEADER + (length >= ZERO_COPY_THRESHOLD ? 0 : length)) {
@@ -115,7 +120,10 @@ final class ChunkPacker {
                 // A zero-copy frame's chunk carries only its header and is written at once: no room for more.
                 int size = length >= ZERO_COPY_THRESHOLD ? HEADER
                         : (int) Math.max(HEADER + length, Math.min(CHUNK_SIZE, Math.max(backlog - moved + HEADER + length, MIN_CHUNK_SIZE)));
-                chunk = ch.alloc().directBuffer(size);
+                chunk = allocate(ch, size, payload, future);
+                if (chunk == null) {
+                    continue; // the frame failed alone; the next may find memory again
+                }
                 completion = completions.take(null);
             }
             chunk.writeInt(length);
@@ -126,7 +134,13 @@ final class ChunkPacker {
                 chunk = null;
                 payloadCompletion.write(ch, payload);
             } else {
-                chunk.writeBytes(payload, payload.readerIndex(), length);
+                try {
+                    chunk.writeBytes(payload, payload.readerIndex(), length);
+                } catch (IllegalReferenceCountException e) {
+                    chunk.writerIndex(chunk.writerIndex() - HEADER); // released as we copied: take its header back
+                    failAlone(null, future, Failures.releasedPayload(connection.destination(), length));
+                    continue;
+                }
                 payload.release();
                 completion.add(future);
             }
@@ -156,16 +170,33 @@ final class ChunkPacker {
         }
     }
 
-    /** Fails one frame that the listener would close the connection for; the connection stays up. */
-    private void refuseTooLarge(ByteBuf payload, CompletableFuture<Void> future) {
-        int length = payload.readableBytes();
-        payload.release();
+    /**
+     * A chunk of {@code size} bytes, or null when the allocator has no memory left: then the frame in
+     * hand fails alone (released, counted, reported to its future or else the undeliverable handler)
+     * and the connection goes on, as after a frame too large.
+     */
+    private ByteBuf allocate(Channel ch, int size, ByteBuf payload, CompletableFuture<Void> future) {
+        try {
+            return ch.alloc().directBuffer(size);
+        } catch (OutOfMemoryError e) {
+            failAlone(payload, future, Failures.noMemory(connection.destination(), size, e));
+            return null;
+        }
+    }
+
+    /**
+     * Fails one frame in hand while the connection goes on: releases its {@code payload} (null: it
+     * is released already), counts it, and reports it to its future, else the undeliverable handler.
+     */
+    private void failAlone(ByteBuf payload, CompletableFuture<Void> future, TransportException cause) {
+        if (payload != null) {
+            payload.release();
+        }
         if (future != null) {
-            FrameTooLargeException cause = connection.tooLarge(length);
             connection.counters().failed(cause, 1);
             future.completeExceptionally(cause);
         } else {
-            connection.reportTooLarge(length);
+            connection.reportUndeliverable(1, cause);
         }
     }
 
@@ -193,7 +224,9 @@ final class ChunkPacker {
                 unreported++;
             }
             bytes += HEADER + payload.readableBytes();
-            payload.release();
+            if (payload.refCnt() > 0) { // else its owner released it after handing it over
+                payload.release();
+            }
         }
         if (bytes > 0) {
             budget.release(bytes);

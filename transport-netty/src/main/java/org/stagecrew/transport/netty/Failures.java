@@ -60,6 +60,20 @@ final class Failures {
         return new TransportException("send to " + peer + " failed: " + cause, cause);
     }
 
+    /** The event loop found no memory for the write buffer of a queued frame: that frame fails, the connection goes on. */
+    static TransportException noMemory(Address destination, int bytes, OutOfMemoryError cause) {
+        return new TransportException("send to " + destination + " failed: no memory for a " + bytes + "-byte write buffer ("
+                + cause.getMessage() + "); the frame was dropped, the connection goes on. Lower writeBufferWaterMark"
+                + " (held per destination and transport) or raise -XX:MaxDirectMemorySize", cause);
+    }
+
+    /** A handed-over payload that its owner released before the event loop copied it: that frame fails, the connection goes on. */
+    static TransportException releasedPayload(Address destination, int length) {
+        return new TransportException("send to " + destination + " failed: the " + length + "-byte payload was released"
+                + " by its owner after send() took it (the transport owns a handed-over buffer; release it only if"
+                + " send() was not called, or use the copying send); the frame was dropped, the connection goes on");
+    }
+
     /** The peer's connection ended without a notice; names the pid in its lock file if there is one. */
     static TransportException peerDied(Address peer, String how, Throwable cause) {
         long pid = -1;

@@ -256,6 +256,11 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         }
     }
 
+    /** The connected channel, or null before the connect completed. Any thread; for tests and diagnostics. */
+    Channel channel() {
+        return channel;
+    }
+
     /** Whether the drain waits for the socket ({@link DrainScheduler#isAwaitingSocket()}) or the channel is above its watermark. Any thread. */
     boolean isSocketFull() {
         Channel ch = channel;
@@ -351,11 +356,6 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
     /** Reports {@code frames} frames without a future that failed to the undeliverable handler. */
     void reportUndeliverable(int frames, TransportException cause) {
         transport.undeliverable(destination, frames, counters.failed(cause, frames));
-    }
-
-    /** Reports a frame that the listener would close the connection for; the connection stays up. */
-    void reportTooLarge(int length) {
-        transport.undeliverable(destination, 1, counters.failed(tooLarge(length), 1));
     }
 
     FrameTooLargeException tooLarge(int length) {

@@ -261,7 +261,7 @@ final class SegmentWriter {
                 int length = chunk.getInt(at);
                 if (length > longestFrame) {
                     writeSlice(ch, segment, chunk, from, at, frames);
-                    connection.reportTooLarge(length);
+                    connection.reportUndeliverable(1, connection.tooLarge(length)); // the connection stays up
                     at += HEADER + length;
                     from = at;
                     frames = 0;

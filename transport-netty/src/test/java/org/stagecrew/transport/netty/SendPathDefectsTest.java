@@ -9,18 +9,28 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.util.IllegalReferenceCountException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.TransportCounter;
+import org.stagecrew.transport.TransportException;
 import org.stagecrew.transport.test.Await;
 import org.stagecrew.transport.test.LeakDetection;
 
@@ -158,6 +168,91 @@ class SendPathDefectsTest {
             assertTrue((segment.state() & Segment.SEALED) != 0);
         } finally {
             chunk.release();
+        }
+    }
+
+    @Test
+    void aDrainThatCannotAllocateFailsTheFramesInHandAndTheConnectionGoesOn() throws Exception {
+        List<TransportException> undeliverable = new CopyOnWriteArrayList<>();
+        try (Transport receiver = Transport.open(TransportConfig.builder().socketDirectory(dir).build());
+                Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir)
+                        .undeliverableHandler((to, frames, cause) -> undeliverable.add(cause)).build())) {
+            Address to = receiver.address();
+            sender.send(to, owned(0)).get(WAIT.toSeconds(), SECONDS);
+            assertEquals(0, nextSequence(receiver));
+            LeakDetection.drainLeaks(); // only what this test leaks counts
+            Channel channel = ((NettyTransport) sender).connectionTo(to).channel();
+            ByteBufAllocator allocator = channel.config().getAllocator();
+            channel.config().setAllocator(new ExhaustedAllocator());
+
+            CompletableFuture<Void> failing = sender.send(to, owned(1));
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> failing.get(WAIT.toSeconds(), SECONDS));
+            assertTrue(failed.getCause() instanceof TransportException, "not a TransportException: " + failed.getCause());
+            assertTrue(failed.getCause().getMessage().contains(to.toString()), failed.getCause().getMessage());
+            assertTrue(failed.getCause().getCause() instanceof OutOfMemoryError, "cause: " + failed.getCause().getCause());
+            // Written from its own buffer behind a header the event loop allocates (a small one would be appended by this thread).
+            sender.send(to, PooledByteBufAllocator.DEFAULT.directBuffer(QUEUED).writeLong(2).writeZero(QUEUED - Long.BYTES), WAIT);
+            Await.until("the blocking send's frame reported undeliverable", WAIT, () -> undeliverable.size() == 1);
+            assertTrue(undeliverable.get(0).getCause() instanceof OutOfMemoryError, "cause: " + undeliverable.get(0).getCause());
+
+            channel.config().setAllocator(allocator);
+            sender.send(to, owned(3)).get(WAIT.toSeconds(), SECONDS);
+            assertEquals(3, nextSequence(receiver), "the connection goes on after the frames it could not pack");
+            assertEquals(2, sender.stats().get(TransportCounter.SENDS_FAILED));
+            assertEquals(List.of(), LeakDetection.drainLeaks(), "a frame that could not be packed was not released");
+        }
+    }
+
+    @Test
+    void aHandedOverPayloadReleasedByItsOwnerFailsAloneAndTheConnectionGoesOn() throws Exception {
+        try (Transport receiver = Transport.open(TransportConfig.builder().socketDirectory(dir).build());
+                Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir).build())) {
+            Address to = receiver.address();
+            sender.send(to, owned(0)).get(WAIT.toSeconds(), SECONDS);
+            assertEquals(0, nextSequence(receiver));
+            Channel channel = ((NettyTransport) sender).connectionTo(to).channel();
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch holding = new CountDownLatch(1);
+            channel.eventLoop().execute(() -> { // the drain runs behind this: the owner releases first
+                holding.countDown();
+                awaitQuietly(held);
+            });
+            assertTrue(holding.await(WAIT.toSeconds(), SECONDS));
+            ByteBuf heap = Unpooled.buffer(SMALL).writeLong(1).writeZero(SMALL - Long.BYTES);
+            ByteBuf direct = owned(2);
+            CompletableFuture<Void> heapSend = sender.send(to, heap);
+            CompletableFuture<Void> directSend = sender.send(to, direct);
+            CompletableFuture<Void> goodSend = sender.send(to, owned(3));
+            heap.release(); // the caller's bug: both were handed over
+            direct.release();
+            held.countDown();
+
+            for (CompletableFuture<Void> released : List.of(heapSend, directSend)) {
+                ExecutionException failed = assertThrows(ExecutionException.class, () -> released.get(WAIT.toSeconds(), SECONDS));
+                assertTrue(failed.getCause().getMessage().contains("released by its owner"), failed.getCause().getMessage());
+            }
+            goodSend.get(WAIT.toSeconds(), SECONDS);
+            assertEquals(3, nextSequence(receiver), "freed memory was sent, or the connection stopped");
+            assertEquals(2, sender.stats().get(TransportCounter.SENDS_FAILED));
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(WAIT.toSeconds(), SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static ByteBuf owned(long sequence) {
+        return PooledByteBufAllocator.DEFAULT.directBuffer(SMALL).writeLong(sequence).writeZero(SMALL - Long.BYTES);
+    }
+
+    private static long nextSequence(Transport receiver) {
+        try (Frame frame = receiver.receive(WAIT)) {
+            assertNotNull(frame, "no frame within " + WAIT);
+            return frame.payload().getLong(frame.payload().readerIndex());
         }
     }
 }
