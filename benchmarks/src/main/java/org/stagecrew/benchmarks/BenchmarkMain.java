@@ -27,7 +27,7 @@ public final class BenchmarkMain implements Callable<Integer> {
     @Option(names = "--sizes", split = ",", defaultValue = "64,1024,4096,16384,65536,1048576", description = "Frame sizes for 1->1 throughput, bytes (default ${DEFAULT-VALUE}); the first is used for fan-in.")
     List<Integer> sizes;
 
-    @Option(names = "--fan-in", split = ",", defaultValue = "4,16", description = "Numbers of senders for N->1 throughput (default ${DEFAULT-VALUE}).")
+    @Option(names = "--fan-in", split = ",", defaultValue = "4,16", description = "Numbers of senders for N->1 throughput; 0 for none (default ${DEFAULT-VALUE}).")
     List<Integer> fanIn;
 
     @Option(names = "--ping-sizes", split = ",", defaultValue = "64,1024", description = "Frame sizes for ping-pong (default ${DEFAULT-VALUE}).")
@@ -121,8 +121,9 @@ public final class BenchmarkMain implements Callable<Integer> {
                 LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME).substring(0, 16));
         Path sockets = Files.createTempDirectory(Path.of("/tmp"), "scb-");
         long start = System.nanoTime();
+        List<Integer> senders = fanIn.stream().filter(n -> n > 0).toList();
         List<Integer> scaleSenders = scaleFanIn.stream().filter(n -> n > 0).toList();
-        try (Runner runner = new Runner(new Runner.Settings(chosen, sizes, fanIn, pingSizes, warmupMillis, runMillis, pingWarmup,
+        try (Runner runner = new Runner(new Runner.Settings(chosen, sizes, senders, pingSizes, warmupMillis, runMillis, pingWarmup,
                 pingCount, Math.max(1, repeat), sockets, options, firstWarmupMillis, pace,
                 minPaceIntervalMicros * 1_000, pingOnly, pingWarmupMillis), System.out);
                 ScaleRunner scale = new ScaleRunner(new ScaleRunner.Settings(scaleSenders, 4, ring, 8, sizes.get(0), warmupMillis,
