@@ -2,7 +2,6 @@ package org.stagecrew.transport.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.internal.PlatformDependent;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
@@ -134,13 +133,7 @@ final class ChunkPacker {
                 chunk = null;
                 payloadCompletion.write(ch, payload);
             } else {
-                try {
-                    chunk.writeBytes(payload, payload.readerIndex(), length);
-                } catch (IllegalReferenceCountException e) {
-                    chunk.writerIndex(chunk.writerIndex() - HEADER); // released as we copied: take its header back
-                    failAlone(null, future, Failures.releasedPayload(connection.destination(), length));
-                    continue;
-                }
+                chunk.writeBytes(payload, payload.readerIndex(), length);
                 payload.release();
                 completion.add(future);
             }
