@@ -104,8 +104,9 @@ public interface Transport extends AutoCloseable {
      * @throws TransportTimeoutException if there was no room before the timeout
      * @throws FrameTooLargeException if the payload is longer than {@code maxFrameLength}
      * @throws TransportClosedException if the transport is closed
-     * @throws TransportException if the thread is interrupted while it waits for room; the cause is
-     *     the {@link InterruptedException} and the thread's interrupt status stays set
+     * @throws TransportException if the thread is interrupted while it waits for room (the cause is
+     *     the {@link InterruptedException} and the thread's interrupt status stays set), or caused by
+     *     an {@link OutOfMemoryError} if no direct memory is left to queue the frame
      */
     void send(Address destination, ByteBuf payload, Duration timeout);
 
@@ -123,9 +124,10 @@ public interface Transport extends AutoCloseable {
      * @throws TransportClosedException if the transport is closed
      * @throws TransportException if the thread is interrupted while it waits for room; the cause is
      *     the {@link InterruptedException} and the thread's interrupt status stays set
-     * @throws OutOfMemoryError (Netty's {@code OutOfDirectMemoryError}) if no direct memory is left
-     *     for the copy; nothing was queued. Each destination may hold up to about twice its high
-     *     watermark, per sending transport: lower the watermarks when one JVM sends to many
+     * @throws TransportException caused by an {@link OutOfMemoryError} (Netty's {@code
+     *     OutOfDirectMemoryError}) if no direct memory is left for the copy; nothing was queued. Each
+     *     destination may hold up to about twice its high watermark, per sending transport: lower the
+     *     watermarks when one JVM sends to many
      */
     void send(Address destination, ByteBuf source, int index, int length, Duration timeout);
 
@@ -137,6 +139,8 @@ public interface Transport extends AutoCloseable {
      * @return {@link OfferResult#ACCEPTED} if the frame was queued
      * @throws IndexOutOfBoundsException if the range is not within {@code source}'s capacity
      * @throws FrameTooLargeException if {@code length} is above {@code maxFrameLength}
+     * @throws TransportException caused by an {@link OutOfMemoryError} if no direct memory is left
+     *     for the copy; nothing was queued
      */
     OfferResult offer(Address destination, ByteBuf source, int index, int length);
 

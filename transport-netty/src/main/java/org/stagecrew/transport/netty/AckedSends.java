@@ -44,7 +44,7 @@ final class AckedSends {
                         + transport.config().writeBufferHighWaterMark() + "; wait for earlier futures or use the blocking send");
             }
             CompletableFuture<Void> future = new CompletableFuture<>();
-            hold(destination, encode(payload, payload.readerIndex(), payload.readableBytes()), future);
+            hold(destination, encode(destination, payload, payload.readerIndex(), payload.readableBytes()), future);
             return future;
         } catch (TransportException e) {
             return CompletableFuture.failedFuture(e);
@@ -75,7 +75,7 @@ final class AckedSends {
                     refuse(destination, length);
                 }
             }
-            hold(destination, encode(source, index, length), null);
+            hold(destination, encode(destination, source, index, length), null);
         } finally {
             if (owned) {
                 source.release();
@@ -92,7 +92,7 @@ final class AckedSends {
             if (streamTo(destination).budget().isBackPressured()) {
                 return OfferResult.BACK_PRESSURED;
             }
-            hold(destination, encode(source, index, length), null);
+            hold(destination, encode(destination, source, index, length), null);
             return OfferResult.ACCEPTED;
         } finally {
             if (owned) {
@@ -118,8 +118,14 @@ final class AckedSends {
         }
     }
 
-    private static ByteBuf encode(ByteBuf source, int index, int length) {
-        ByteBuf frame = PooledByteBufAllocator.DEFAULT.directBuffer(Protocol.LENGTH_FIELD_LENGTH + length);
+    /** The frame as held until acknowledged: a pooled copy behind its length field. */
+    private static ByteBuf encode(Address destination, ByteBuf source, int index, int length) {
+        ByteBuf frame;
+        try {
+            frame = PooledByteBufAllocator.DEFAULT.directBuffer(Protocol.LENGTH_FIELD_LENGTH + length);
+        } catch (OutOfMemoryError e) {
+            throw Failures.noMemory(destination, "a copy of the " + length + "-byte frame", "nothing was queued", e);
+        }
         try {
             return frame.writeInt(length).writeBytes(source, index, length);
         } catch (RuntimeException e) {

@@ -172,7 +172,8 @@ final class ChunkPacker {
         try {
             return ch.alloc().directBuffer(size);
         } catch (OutOfMemoryError e) {
-            failAlone(payload, future, Failures.noMemory(connection.destination(), size, e));
+            failAlone(payload, future, Failures.noMemory(connection.destination(), "a " + size + "-byte write buffer",
+                    "the frame was dropped, the connection goes on", e));
             return null;
         }
     }

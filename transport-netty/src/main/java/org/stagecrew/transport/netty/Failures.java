@@ -60,11 +60,14 @@ final class Failures {
         return new TransportException("send to " + peer + " failed: " + cause, cause);
     }
 
-    /** The event loop found no memory for the write buffer of a queued frame: that frame fails, the connection goes on. */
-    static TransportException noMemory(Address destination, int bytes, OutOfMemoryError cause) {
-        return new TransportException("send to " + destination + " failed: no memory for a " + bytes + "-byte write buffer ("
-                + cause.getMessage() + "); the frame was dropped, the connection goes on. Lower writeBufferWaterMark"
-                + " (held per destination and transport) or raise -XX:MaxDirectMemorySize", cause);
+    /**
+     * No memory for {@code what} the send needed; {@code outcome} says what became of the frame. The
+     * cause is kept: Netty's {@code OutOfDirectMemoryError} names the bytes in use and the limit.
+     */
+    static TransportException noMemory(Address destination, String what, String outcome, OutOfMemoryError cause) {
+        return new TransportException("send to " + destination + " failed: no memory for " + what + " (" + cause.getMessage()
+                + "); " + outcome + ". Lower writeBufferWaterMark (held per destination and sending transport) or raise"
+                + " -XX:MaxDirectMemorySize", cause);
     }
 
     /** A handed-over payload that its owner released before the event loop copied it: that frame fails, the connection goes on. */

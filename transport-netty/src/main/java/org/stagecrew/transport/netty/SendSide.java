@@ -160,10 +160,16 @@ final class SendSide {
             throw refused;
         }
         OutboundConnection connection = connectionFor(destination);
-        if (connection.isBackPressured() || !queue(connection, source, index, length, owned)) {
-            return OfferResult.BACK_PRESSURED;
+        boolean queued;
+        try {
+            queued = !connection.isBackPressured() && queue(connection, source, index, length, owned);
+        } catch (TransportException e) { // no memory for the copy
+            if (owned) {
+                source.release();
+            }
+            throw e;
         }
-        return OfferResult.ACCEPTED;
+        return queued ? OfferResult.ACCEPTED : OfferResult.BACK_PRESSURED;
     }
 
     static void checkRange(ByteBuf source, int index, int length) {
@@ -178,8 +184,20 @@ final class SendSide {
      * limit, unless it is owned and long enough to be written from the caller's buffer (an owned source
      * is released once copied); else as it is if owned, or as a pooled copy. Returns false, queuing
      * nothing, if there was no room for a new segment.
+     *
+     * @throws TransportException caused by the {@link OutOfMemoryError}, counted, if there is no memory
+     *     for the copy: nothing was queued
      */
     private static boolean queue(OutboundConnection connection, ByteBuf source, int index, int length, boolean owned) {
+        try {
+            return queueOrCopy(connection, source, index, length, owned);
+        } catch (OutOfMemoryError e) {
+            throw connection.counters().failed(Failures.noMemory(connection.destination(), "a copy of the " + length
+                    + "-byte frame", "nothing was queued", e), 1);
+        }
+    }
+
+    private static boolean queueOrCopy(OutboundConnection connection, ByteBuf source, int index, int length, boolean owned) {
         if (length <= connection.appendLimit() && (!owned || length < ChunkPacker.ZERO_COPY_THRESHOLD)) {
             if (!connection.append(source, index, length)) {
                 return false;

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.stagecrew.transport.Address;
+import org.stagecrew.transport.Delivery;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
@@ -242,6 +244,43 @@ class SendPathDefectsTest {
             latch.await(WAIT.toSeconds(), SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void aCopyingSendWithNoMemoryForTheCopyThrowsATransportExceptionAndQueuesNothing() throws Exception {
+        try (Transport receiver = Transport.open(TransportConfig.builder().socketDirectory(dir).build());
+                Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir)
+                        .maxFrameLength(TransportConfig.MAX_FRAME_LENGTH_LIMIT).build());
+                Transport ackedSender = Transport.open(TransportConfig.builder().socketDirectory(dir)
+                        .maxFrameLength(TransportConfig.MAX_FRAME_LENGTH_LIMIT).delivery(Delivery.acknowledged(WAIT)).build())) {
+            Address to = receiver.address();
+            // 1.5 GiB to copy, more than the test JVM's direct memory (-Xmx1g), viewed over one real MiB.
+            ByteBuf mebibyte = PooledByteBufAllocator.DEFAULT.directBuffer(1 << 20).writeZero(1 << 20);
+            CompositeByteBuf huge = Unpooled.compositeBuffer(1536);
+            for (int i = 0; i < 1536; i++) {
+                huge.addComponent(true, mebibyte.retainedDuplicate());
+            }
+            try {
+                int length = huge.readableBytes();
+                for (TransportException e : List.of(
+                        assertThrows(TransportException.class, () -> sender.send(to, huge, 0, length, WAIT)),
+                        assertThrows(TransportException.class, () -> sender.offer(to, huge, 0, length)),
+                        assertThrows(TransportException.class, () -> ackedSender.send(to, huge, 0, length, WAIT)))) {
+                    assertTrue(e.getMessage().contains(to.toString()) && e.getMessage().contains("nothing was queued"), e.getMessage());
+                    assertTrue(e.getCause() instanceof OutOfMemoryError, "cause: " + e.getCause());
+                }
+                assertEquals(length, huge.readableBytes(), "the caller's buffer is left as it was");
+            } finally {
+                huge.release();
+                mebibyte.release();
+            }
+            sender.send(to, owned(7)).get(WAIT.toSeconds(), SECONDS);
+            assertEquals(7, nextSequence(receiver), "a frame that was never queued does not arrive");
+            assertEquals(2, sender.stats().get(TransportCounter.SENDS_FAILED));
+            CompletableFuture<Void> acknowledged = ackedSender.send(to, owned(8));
+            assertEquals(8, nextSequence(receiver));
+            acknowledged.get(WAIT.toSeconds(), SECONDS); // acknowledged once consumed
         }
     }
 
