@@ -152,6 +152,8 @@ public interface Transport extends AutoCloseable {
      *     still owns it
      * @throws FrameTooLargeException if the payload is longer than {@code maxFrameLength} (the
      *     payload is released)
+     * @throws TransportException caused by an {@link OutOfMemoryError} if no direct memory is left
+     *     to queue the frame (the payload is released; nothing was queued)
      */
     OfferResult offer(Address destination, ByteBuf payload);
 
