@@ -61,7 +61,7 @@ final class JdkBaselineEndpoint implements Endpoint {
     static final int INBOX_CAPACITY = TransportConfig.DEFAULT_INBOX_CAPACITY_FRAMES;
 
     /** Payload bytes the inbox holds before the receiver blocks; a frame longer than this still fits alone. */
-    static final int INBOX_CAPACITY_BYTES = (int) TransportConfig.DEFAULT_INBOX_CAPACITY_BYTES;
+    static final int INBOX_CAPACITY_BYTES = (int) TransportConfig.defaultInboxCapacityBytes();
 
     /** Bytes the receiver reads at most per {@code read} call. */
     static final int READ_BUFFER_SIZE = 64 * 1024;

@@ -67,7 +67,7 @@ final class TcpNettyEndpoint implements Endpoint {
     static final int MAX_FRAME_LENGTH = TransportConfig.DEFAULT_MAX_FRAME_LENGTH;
     static final int INBOX_HIGH_MARK = TransportConfig.DEFAULT_INBOX_CAPACITY_FRAMES;
     static final int INBOX_LOW_MARK = INBOX_HIGH_MARK / 2;
-    static final long INBOX_HIGH_MARK_BYTES = TransportConfig.DEFAULT_INBOX_CAPACITY_BYTES;
+    static final long INBOX_HIGH_MARK_BYTES = TransportConfig.defaultInboxCapacityBytes();
     static final long INBOX_LOW_MARK_BYTES = INBOX_HIGH_MARK_BYTES / 2;
     static final int FLUSH_EVERY_FRAMES = 128;
     static final int FLUSH_EVERY_BYTES = 64 * 1024;

@@ -41,10 +41,8 @@ class UnitDeathIT {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void aUnitKilledUnderLoadReportsItsSignalAndFailsEveryQueuedSendWithPeerDied(Stage stage) throws Exception {
         Transport me = stage.transport();
-        // Direct memory beyond the inbox's default 64 MiB: with -Xmx64m alone (64 MiB of direct memory) the
-        // deaf unit's reads ran out of memory before its full inbox stopped them, and closed the connection.
         Concurrency unit = stage.process(DeathTasks.Deaf.class).name("deaf").fileName("deaf.sock")
-                .jvmOptions("-Xmx64m", "-XX:MaxDirectMemorySize=256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1").start();
+                .jvmOptions("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1").start();
         Address address = unit.address();
         long pid = unit.pid().orElseThrow(() -> new AssertionError("a process unit has a pid once started"));
         assertTrue(ProcessHandle.of(pid).isPresent(), "pid() names a live process");

@@ -25,8 +25,8 @@ public final class TransportConfig {
     public static final int DEFAULT_WRITE_BUFFER_HIGH_WATER_MARK = 4 * 1024 * 1024;
     /** Default inbox capacity in frames: 65,536. */
     public static final int DEFAULT_INBOX_CAPACITY_FRAMES = 65_536;
-    /** Default inbox capacity in payload bytes: 64 MiB. */
-    public static final long DEFAULT_INBOX_CAPACITY_BYTES = 64L * 1024 * 1024;
+    /** Default inbox capacity in bytes: 0, for {@link #defaultInboxCapacityBytes()} of the JVM the transport opens in. */
+    public static final long DEFAULT_INBOX_CAPACITY_BYTES = 0;
     /** Default time to connect and receive the peer's answer to the hello: 5 s. */
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     /** Default time a listener waits for a new connection's hello: 5 s. */
@@ -44,9 +44,7 @@ public final class TransportConfig {
 
     private TransportConfig(Builder builder) {
         this.b = builder.copy();
-        if (b.socketDirectory == null) {
-            b.socketDirectory = defaultSocketDirectory();
-        }
+        b.socketDirectory = b.socketDirectory != null ? b.socketDirectory : defaultSocketDirectory();
     }
 
     /** Returns a configuration with every default. */
@@ -65,13 +63,21 @@ public final class TransportConfig {
     }
 
     /**
-     * The default socket directory: {@code $XDG_RUNTIME_DIR/stagecrew} when that variable names a
-     * directory, else {@code <java.io.tmpdir>/stagecrew-<user.name>}. It is created with mode 0700
-     * on first use, and refused if it belongs to another user, is a symbolic link, or is writable
-     * by group or others.
+     * The default socket directory: {@code $XDG_RUNTIME_DIR/stagecrew} when that variable names a directory,
+     * else {@code <java.io.tmpdir>/stagecrew-<user.name>}. It is created with mode 0700 on first use, and
+     * refused if it belongs to another user, is a symbolic link, or is writable by group or others.
      */
     public static Path defaultSocketDirectory() {
         return ConfigDefaults.socketDirectory();
+    }
+
+    /**
+     * The inbox bytes of a transport opened in this JVM with {@link #inboxCapacityBytes()} 0: 64 MiB,
+     * or a quarter of the JVM's direct memory limit if less (at least 1 MiB; {@code -Xmx64m}: 16 MiB),
+     * so that a flood fills the inbox, which pauses reading, before the (direct) reads run out of memory.
+     */
+    public static long defaultInboxCapacityBytes() {
+        return ConfigDefaults.inboxCapacityBytes();
     }
 
     /** Directory of the socket file. Default: {@link #defaultSocketDirectory()}. */
@@ -123,7 +129,7 @@ public final class TransportConfig {
         return b.inboxCapacityFrames;
     }
 
-    /** Payload bytes the inbox holds before the transport stops reading its sockets. Default 64 MiB. */
+    /** Bytes of read buffers the inbox holds before reading stops; 0 (default): {@link #defaultInboxCapacityBytes()}. */
     public long inboxCapacityBytes() {
         return b.inboxCapacityBytes;
     }
@@ -171,9 +177,8 @@ public final class TransportConfig {
     }
 
     /**
-     * Whether the event loops busy-wait for I/O instead of sleeping in the kernel (EPOLL, KQUEUE
-     * and NIO only). Each event loop then keeps one CPU fully busy, wakes without the kernel's
-     * scheduling delay, and writes what its own handlers send at once. Default false.
+     * Whether the event loops busy-wait for I/O instead of sleeping in the kernel (EPOLL, KQUEUE and NIO only): each
+     * keeps a CPU busy, wakes without the kernel's scheduling delay, writes what its handlers send at once. Default false.
      */
     public boolean busyPoll() {
         return b.busyPoll;
@@ -194,15 +199,13 @@ public final class TransportConfig {
 
     @Override
     public String toString() {
-        return "TransportConfig{socketDirectory=" + b.socketDirectory + ", fileName=" + b.fileName
-                + ", fileNamePrefix=" + b.fileNamePrefix + ", ioMode=" + b.ioMode + ", abstractNamespace=" + b.abstractNamespace
-                + ", maxFrameLength=" + b.maxFrameLength
-                + ", writeBufferWaterMark=" + b.writeBufferLowWaterMark + ".." + b.writeBufferHighWaterMark
-                + ", inboxCapacityFrames=" + b.inboxCapacityFrames + ", inboxCapacityBytes=" + b.inboxCapacityBytes
-                + ", connectTimeout=" + b.connectTimeout + ", helloTimeout=" + b.helloTimeout
-                + ", ioThreads=" + b.ioThreads + ", peerPolicy=" + b.peerPolicy + ", maxConnections=" + b.maxConnections
-                + ", busyPoll=" + b.busyPoll + ", eventLoopHandler=" + b.eventLoopHandler + ", delivery=" + b.delivery
-                + ", eventLoopGroup=" + b.eventLoopGroup + '}';
+        return "TransportConfig{socketDirectory=" + b.socketDirectory + ", fileName=" + b.fileName + ", fileNamePrefix="
+                + b.fileNamePrefix + ", ioMode=" + b.ioMode + ", abstractNamespace=" + b.abstractNamespace + ", maxFrameLength="
+                + b.maxFrameLength + ", writeBufferWaterMark=" + b.writeBufferLowWaterMark + ".." + b.writeBufferHighWaterMark
+                + ", inboxCapacityFrames=" + b.inboxCapacityFrames + ", inboxCapacityBytes=" + b.inboxCapacityBytes + ", connectTimeout="
+                + b.connectTimeout + ", helloTimeout=" + b.helloTimeout + ", ioThreads=" + b.ioThreads + ", peerPolicy=" + b.peerPolicy
+                + ", maxConnections=" + b.maxConnections + ", busyPoll=" + b.busyPoll + ", eventLoopHandler=" + b.eventLoopHandler
+                + ", delivery=" + b.delivery + ", eventLoopGroup=" + b.eventLoopGroup + '}';
     }
 
     /** Fluent builder of {@link TransportConfig}; not thread-safe. */
@@ -283,7 +286,7 @@ public final class TransportConfig {
             return this;
         }
 
-        /** Sets the inbox capacity in frames (at least 1) and in payload bytes (at least 1). */
+        /** Sets the inbox capacity in frames (at least 1) and bytes (at least 1, or 0 for the JVM's default). */
         public Builder inboxCapacity(int frames, long bytes) {
             this.inboxCapacityFrames = frames;
             this.inboxCapacityBytes = bytes;
@@ -338,14 +341,12 @@ public final class TransportConfig {
         }
 
         /**
-         * Delivers received frames to {@code handler} on the event loop, as each read is decoded,
-         * instead of to the inbox: no hand-off to another thread. The frame is a view valid during
-         * the call (see {@link Frame}); the handler must return quickly and must not block. It may
-         * send, with {@link Transport#offer} or the future-returning {@link Transport#send(Address,
-         * io.netty.buffer.ByteBuf)}, but not with the blocking send. An exception it throws is
-         * logged and the frame counts as handled. {@link Transport#poll} and {@link
-         * Transport#receive} then throw {@link IllegalStateException}. {@code null} (the default)
-         * restores the inbox.
+         * Delivers received frames to {@code handler} on the event loop as each read is decoded, instead of to
+         * the inbox: no hand-off. The frame is a view valid during the call ({@link Frame}); the handler must
+         * return quickly and not block; it may send with {@link Transport#offer} or the future-returning {@link
+         * Transport#send(Address, io.netty.buffer.ByteBuf)}, not the blocking send. What it throws is logged and
+         * the frame counts as handled. {@link Transport#poll} and {@link Transport#receive} then throw {@link
+         * IllegalStateException}. {@code null} (the default) restores the inbox.
          */
         public Builder eventLoopHandler(FrameHandler handler) {
             this.eventLoopHandler = handler;
@@ -359,11 +360,10 @@ public final class TransportConfig {
         }
 
         /**
-         * Runs the transport on one loop of the application's {@code group} (as grpc-java and reactor-netty
-         * take one), or null for the default. Its loops must run the transport's mode ({@code
-         * DomainSockets.of(mode).newEventLoopGroup(n)} makes one), else opening fails with an {@link
-         * IllegalArgumentException} naming the group's class and the mode. The transport never shuts it
-         * down. Excludes {@code ioThreads} above 0 and {@code busyPoll}.
+         * Runs the transport on one loop of the application's {@code group} (as grpc-java and reactor-netty take one),
+         * or null for the default. Its loops must run the transport's mode ({@code DomainSockets.of(mode).newEventLoopGroup(n)}
+         * makes one), else opening fails with an {@link IllegalArgumentException} naming the group's class and the mode.
+         * The transport never shuts it down. Excludes {@code ioThreads} above 0 and {@code busyPoll}.
          */
         public Builder eventLoopGroup(EventLoopGroup group) {
             this.eventLoopGroup = group;
@@ -389,7 +389,7 @@ public final class TransportConfig {
             ConfigChecks.between("maxFrameLength", maxFrameLength, 0, MAX_FRAME_LENGTH_LIMIT);
             ConfigChecks.waterMarks(writeBufferLowWaterMark, writeBufferHighWaterMark);
             ConfigChecks.atLeast("inboxCapacity frames", inboxCapacityFrames, 1);
-            ConfigChecks.atLeast("inboxCapacity bytes", inboxCapacityBytes, 1);
+            ConfigChecks.atLeast("inboxCapacity bytes", inboxCapacityBytes, 0);
             ConfigChecks.positive("connectTimeout", connectTimeout);
             ConfigChecks.positive("helloTimeout", helloTimeout);
             ConfigChecks.between("ioThreads", ioThreads, 0, 64);

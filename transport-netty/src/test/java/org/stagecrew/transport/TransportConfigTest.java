@@ -7,11 +7,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.internal.PlatformDependent;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class TransportConfigTest {
+
+    @Test
+    void theDefaultInboxBytesFitTheJvmsDirectMemory() {
+        long mib = 1024 * 1024;
+        assertEquals(64 * mib, ConfigDefaults.inboxCapacityBytes(1024 * mib), "1 GiB of direct memory: the 64 MiB default");
+        assertEquals(64 * mib, ConfigDefaults.inboxCapacityBytes(256 * mib), "256 MiB: a quarter is the default");
+        assertEquals(16 * mib, ConfigDefaults.inboxCapacityBytes(64 * mib), "-Xmx64m: a quarter of its 64 MiB");
+        assertEquals(mib, ConfigDefaults.inboxCapacityBytes(2 * mib), "never less than 1 MiB");
+        assertEquals(64 * mib, ConfigDefaults.inboxCapacityBytes(-1), "no known limit");
+        assertEquals(ConfigDefaults.inboxCapacityBytes(PlatformDependent.maxDirectMemory()), TransportConfig.defaultInboxCapacityBytes());
+    }
 
     @Test
     void aNegativeMaxFrameLengthIsRefusedWithTheRangeAndTheValue() {
@@ -54,7 +66,7 @@ class TransportConfigTest {
     @Test
     void otherInvalidValuesAreRefusedByName() {
         assertRefused("inboxCapacity frames", TransportConfig.builder().inboxCapacity(0, 1));
-        assertRefused("inboxCapacity bytes", TransportConfig.builder().inboxCapacity(1, 0));
+        assertRefused("inboxCapacity bytes", TransportConfig.builder().inboxCapacity(1, -1));
         assertRefused("connectTimeout", TransportConfig.builder().connectTimeout(Duration.ZERO));
         assertRefused("helloTimeout", TransportConfig.builder().helloTimeout(Duration.ofSeconds(-1)));
         assertRefused("ioThreads", TransportConfig.builder().ioThreads(-1));

@@ -88,7 +88,7 @@ public class InboxBenchmark {
         credentials = PeerCredentials.ofThisProcess();
         // FrameConsumer asks its transport only whether it is open; a LOCAL one binds no file.
         transport = NettyTransport.open(TransportConfig.builder().ioMode(IoMode.LOCAL).fileName("jmh-inbox-" + System.nanoTime()).build());
-        inbox = new Inbox(transport.address(), TransportConfig.DEFAULT_INBOX_CAPACITY_FRAMES, TransportConfig.DEFAULT_INBOX_CAPACITY_BYTES);
+        inbox = new Inbox(transport.address(), TransportConfig.DEFAULT_INBOX_CAPACITY_FRAMES, TransportConfig.defaultInboxCapacityBytes());
         consumer = new FrameConsumer(transport, inbox);
         channel = new EmbeddedChannel();
         handler = new SumHandler();

@@ -70,7 +70,8 @@ final class NettyTransport implements Transport, FrameSignals {
         this.address = address;
         this.loops = loops;
         this.group = loops.group;
-        this.inbox = new Inbox(address, config.inboxCapacityFrames(), config.inboxCapacityBytes(), discards);
+        long inboxBytes = config.inboxCapacityBytes() > 0 ? config.inboxCapacityBytes() : TransportConfig.defaultInboxCapacityBytes();
+        this.inbox = new Inbox(address, config.inboxCapacityFrames(), inboxBytes, discards);
         this.inboundSide = new InboundSide(address, backend, addressLock, inbox);
         this.sends = new SendSide(this, group);
         this.closer = new SendSideClose(sends, address, group);
