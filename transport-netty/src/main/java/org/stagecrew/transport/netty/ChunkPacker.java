@@ -102,9 +102,10 @@ final class ChunkPacker {
             moved += HEADER + length;
             dequeued += HEADER + length;
             handedOver += HEADER + length;
-            if (payload.refCnt() == 0) {
-                // Its owner released it after handing it over: copying it would read freed (or reused) memory.
-                failAlone(null, future, Failures.releasedPayload(connection.destination(), length));
+            if (!PayloadChecks.isLive(payload)) {
+                // Its owner released it, or a buffer under it, after handing it over: reading it would throw
+                // out of this pass, or read freed (or reused) memory.
+                failAlone(payload, future, Failures.releasedPayload(connection.destination(), length));
                 continue;
             }
             if (length > longestFrame) {
@@ -125,6 +126,7 @@ final class ChunkPacker {
                 }
                 completion = completions.take(null);
             }
+            int frameStart = chunk.writerIndex();
             chunk.writeInt(length);
             if (length >= ZERO_COPY_THRESHOLD) {
                 // Header in the chunk, payload straight from the caller's buffer: no copy.
@@ -133,7 +135,13 @@ final class ChunkPacker {
                 chunk = null;
                 payloadCompletion.write(ch, payload);
             } else {
-                chunk.writeBytes(payload, payload.readerIndex(), length);
+                try {
+                    chunk.writeBytes(payload, payload.readerIndex(), length);
+                } catch (RuntimeException e) { // a payload (of the caller's own ByteBuf class, say) that cannot be read
+                    chunk.writerIndex(frameStart);
+                    failAlone(payload, future, Failures.unreadablePayload(connection.destination(), length, e));
+                    continue;
+                }
                 payload.release();
                 completion.add(future);
             }
@@ -180,11 +188,11 @@ final class ChunkPacker {
 
     /**
      * Fails one frame in hand while the connection goes on: releases its {@code payload} (null: it
-     * is released already), counts it, and reports it to its future, else the undeliverable handler.
+     * is released already; see {@link PayloadChecks#releaseFailed}), counts it, and reports it to its future, else the undeliverable handler.
      */
     private void failAlone(ByteBuf payload, CompletableFuture<Void> future, TransportException cause) {
         if (payload != null) {
-            payload.release();
+            PayloadChecks.releaseFailed(payload);
         }
         if (future != null) {
             connection.counters().failed(cause, 1);
@@ -218,9 +226,7 @@ final class ChunkPacker {
                 unreported++;
             }
             bytes += HEADER + payload.readableBytes();
-            if (payload.refCnt() > 0) { // else its owner released it after handing it over
-                payload.release();
-            }
+            PayloadChecks.releaseFailed(payload); // unless its owner released it after handing it over
         }
         if (bytes > 0) {
             budget.release(bytes);

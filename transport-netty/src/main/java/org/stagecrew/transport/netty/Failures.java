@@ -70,11 +70,17 @@ final class Failures {
                 + " -XX:MaxDirectMemorySize", cause);
     }
 
-    /** A handed-over payload that its owner released before the event loop copied it: that frame fails, the connection goes on. */
+    /** A handed-over payload (or a buffer under it) released by its owner before the event loop read it: that frame fails alone. */
     static TransportException releasedPayload(Address destination, int length) {
-        return new TransportException("send to " + destination + " failed: the " + length + "-byte payload was released"
-                + " by its owner after send() took it (the transport owns a handed-over buffer; release it only if"
+        return new TransportException("send to " + destination + " failed: the " + length + "-byte payload (or a buffer under"
+                + " it) was released by its owner after send() took it (the transport owns a handed-over buffer; release it only if"
                 + " send() was not called, or use the copying send); the frame was dropped, the connection goes on");
+    }
+
+    /** A handed-over payload whose bytes could not be read: that frame fails, the connection goes on. */
+    static TransportException unreadablePayload(Address destination, int length, RuntimeException cause) {
+        return new TransportException("send to " + destination + " failed: the " + length + "-byte payload could not be read ("
+                + cause + "); the frame was dropped, the connection goes on", cause);
     }
 
     /** The peer's connection ended without a notice; names the pid in its lock file if there is one. */

@@ -11,6 +11,10 @@ import org.stagecrew.transport.TransportException;
  * the frames without a future to the undeliverable handler, and tells the connection that the write
  * finished (for {@code flush} and, for a slice of a {@link Segment}, for the segment's memory).
  *
+ * <p>A write that fails on a channel that stays open (the channel could not read a zero-copy
+ * payload, say) closes the channel: its frame's header may have gone out without it, and the
+ * destination would read the next frames' bytes as its payload.
+ *
  * <p>A frame whose bytes reached the socket is never reported failed. A write can fail after part
  * of its buffer was written (the connection closed while the destination was not reading); the
  * channel reports how far each write got through a progressive promise, and on every partial write
@@ -172,6 +176,12 @@ final class WriteCompletion extends ReusablePromise {
                     payloadAfter.headerWritten = true;
                 }
             } else {
+                Channel ch = channel();
+                if (ch.isOpen()) {
+                    // The channel failed the write without closing (a payload it could not read, say): the bytes
+                    // after it would be read as this write's frames. Only a new connection puts the stream right.
+                    ch.close();
+                }
                 fail(connection.writeFailure(failure));
             }
         } finally {

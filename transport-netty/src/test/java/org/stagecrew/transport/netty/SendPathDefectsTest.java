@@ -13,6 +13,8 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.Channel;
 import io.netty.util.IllegalReferenceCountException;
 import java.nio.file.Path;
@@ -236,6 +238,106 @@ class SendPathDefectsTest {
             goodSend.get(WAIT.toSeconds(), SECONDS);
             assertEquals(3, nextSequence(receiver), "freed memory was sent, or the connection stopped");
             assertEquals(2, sender.stats().get(TransportCounter.SENDS_FAILED));
+        }
+    }
+
+    @Test
+    void aPayloadWhoseBytesCannotBeReadFailsAloneAndTheConnectionGoesOn() throws Exception {
+        try (Transport receiver = Transport.open(TransportConfig.builder().socketDirectory(dir).build());
+                Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir).build())) {
+            Address to = receiver.address();
+            long sequence = 0;
+            for (int length : new int[] {SMALL, QUEUED}) {
+                for (boolean direct : new boolean[] {false, true}) {
+                    String what = (direct ? "direct" : "heap") + " composite of " + length + " bytes";
+                    // The caller's bug: a component freed behind the composite's back (its own count is still 1).
+                    ByteBuf freed = direct ? PooledByteBufAllocator.DEFAULT.directBuffer(length / 2) : Unpooled.buffer(length / 2);
+                    freed.writeZero(length / 2);
+                    CompositeByteBuf broken = Unpooled.compositeBuffer().addComponent(true, Unpooled.buffer(length / 2).writeZero(length / 2))
+                            .addComponent(true, freed);
+                    freed.release();
+                    CompletableFuture<Void> brokenSend = sender.send(to, broken);
+                    CompletableFuture<Void> goodSend = sender.send(to, owned(++sequence));
+
+                    ExecutionException failed = assertThrows(ExecutionException.class, () -> brokenSend.get(WAIT.toSeconds(), SECONDS), what);
+                    assertTrue(failed.getCause() instanceof TransportException, what + ": " + failed.getCause());
+                    assertTrue(failed.getCause().getMessage().contains(to.toString()), failed.getCause().getMessage());
+                    goodSend.get(WAIT.toSeconds(), SECONDS);
+                    assertEquals(sequence, nextSequence(receiver), what + ": the next frame arrives next, intact");
+                }
+            }
+            CompletableFuture<Void> hostileSend = sender.send(to, new UnreadableBuf(SMALL, false));
+            CompletableFuture<Void> goodSend = sender.send(to, owned(++sequence));
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> hostileSend.get(WAIT.toSeconds(), SECONDS));
+            assertTrue(failed.getCause().getMessage().contains(UnreadableBuf.WHY), failed.getCause().getMessage());
+            goodSend.get(WAIT.toSeconds(), SECONDS);
+            assertEquals(sequence, nextSequence(receiver), "a copied payload whose reads throw fails alone");
+            assertEquals(5, sender.stats().get(TransportCounter.SENDS_FAILED));
+            assertEquals(0, sender.stats().get(TransportCounter.CONNECTIONS_LOST), "one connection throughout");
+        }
+    }
+
+    @Test
+    void aZeroCopyPayloadTheChannelCannotWriteEndsTheConnectionInsteadOfMisframingTheStream() throws Exception {
+        try (Transport receiver = Transport.open(TransportConfig.builder().socketDirectory(dir).build());
+                Transport sender = Transport.open(TransportConfig.builder().socketDirectory(dir).build())) {
+            Address to = receiver.address();
+            sender.send(to, owned(0)).get(WAIT.toSeconds(), SECONDS);
+            assertEquals(0, nextSequence(receiver));
+            // Its header goes out, then the channel fails the payload's write and stays open.
+            CompletableFuture<Void> hostileSend = sender.send(to, new UnreadableBuf(QUEUED, true));
+            CompletableFuture<Void> nextSend = sender.send(to, owned(1));
+
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> hostileSend.get(WAIT.toSeconds(), SECONDS));
+            assertTrue(failed.getCause() instanceof TransportException, "typed: " + failed.getCause());
+            Throwable next = nextSend.handle((ok, e) -> e).get(WAIT.toSeconds(), SECONDS);
+            long expected = 1;
+            if (next != null) { // the frame behind it was failed with the connection: typed, never misframed
+                assertTrue(next instanceof TransportException, "typed: " + next);
+                expected = 2;
+                sender.send(to, owned(2)).get(WAIT.toSeconds(), SECONDS);
+            }
+            assertEquals(expected, nextSequence(receiver), "the next frame arrives whole, not read as the failed payload's bytes");
+            assertEquals(1, sender.stats().get(TransportCounter.CONNECTIONS_LOST), "the stream was ended, then a new one made");
+        }
+    }
+
+    /** A caller's own buffer class whose bytes cannot be read: it has no array to copy from, and its reads throw. */
+    private static final class UnreadableBuf extends UnpooledHeapByteBuf {
+        static final String WHY = "this buffer cannot be read";
+
+        private final boolean direct;
+
+        /** {@code direct}: it claims to be direct, so a channel writes it as it is, and fails when it reads it. */
+        UnreadableBuf(int length, boolean direct) {
+            super(UnpooledByteBufAllocator.DEFAULT, length, length);
+            this.direct = direct;
+            writerIndex(length);
+        }
+
+        @Override
+        public boolean isDirect() {
+            return direct;
+        }
+
+        @Override
+        public boolean hasArray() {
+            return false;
+        }
+
+        @Override
+        public ByteBuf getBytes(int index, ByteBuf dst, int dstIndex, int length) {
+            throw new IllegalStateException(WHY);
+        }
+
+        @Override
+        public ByteBuf getBytes(int index, java.nio.ByteBuffer dst) {
+            throw new IllegalStateException(WHY);
+        }
+
+        @Override
+        public int nioBufferCount() {
+            throw new IllegalStateException(WHY);
         }
     }
 
