@@ -70,6 +70,7 @@ final class SendSide {
         TransportException refused = refusal(destination, payload.readableBytes());
         OutboundConnection connection = refused == null ? connectionFor(destination) : null;
         if (connection != null && connection.isBackPressured()) {
+            sampleQueued(connection);
             refused = new BackPressureException("send to " + destination + " failed: " + connection.queuedBytes()
                     + " bytes are queued, above writeBufferHighWaterMark " + transport.config().writeBufferHighWaterMark()
                     + "; wait for earlier futures or use the blocking send");
@@ -116,6 +117,7 @@ final class SendSide {
                     return;
                 }
                 if (!waiting) {
+                    sampleQueued(connection);
                     waiting = true;
                     waitStart = System.nanoTime();
                     deadline = waitStart + timeout.toNanos();
@@ -169,7 +171,18 @@ final class SendSide {
             }
             throw e;
         }
+        if (!queued) {
+            sampleQueued(connection);
+        }
         return queued ? OfferResult.ACCEPTED : OfferResult.BACK_PRESSURED;
+    }
+
+    /**
+     * Samples the queued-bytes gauge as a send meets back-pressure: the drain samples it at each pass,
+     * but a drain parked on a full socket runs none, and the gauge would show the queue of its last pass.
+     */
+    private static void sampleQueued(OutboundConnection connection) {
+        connection.counters().queued(connection.queuedBytes());
     }
 
     static void checkRange(ByteBuf source, int index, int length) {

@@ -25,6 +25,7 @@ import org.stagecrew.transport.OfferResult;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportClosedException;
 import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.TransportCounter;
 import org.stagecrew.transport.TransportTimeoutException;
 import org.stagecrew.transport.test.Await;
 import org.stagecrew.transport.test.Background;
@@ -49,6 +50,13 @@ abstract class BackPressureContract extends LifecycleContract {
 
         private ByteBuf frame(long seq) {
             return ByteBufAllocator.DEFAULT.directBuffer(FRAME).writeLong(seq).writeZero(FRAME - Long.BYTES);
+        }
+
+        /** The gauge shows the queue that back-pressured the send, not the smaller one of the drain's last pass. */
+        private void assertQueuedGaugeAboveHighWaterMark(Transport sender) {
+            long queued = sender.stats().get(TransportCounter.QUEUED_BYTES);
+            int high = sender.config().writeBufferHighWaterMark();
+            assertTrue(queued > high, () -> "queuedBytes " + queued + " while back-pressured above " + high + ": " + sender.stats());
         }
 
         /** Sends blocking until a send times out; returns how many frames went before. */
@@ -118,6 +126,7 @@ abstract class BackPressureContract extends LifecycleContract {
                 int sent = sendUntilTimeout(sender, receiver.address(), Duration.ofMillis(500));
 
                 assertTrue(sent > 0, "not even one frame went out");
+                assertQueuedGaugeAboveHighWaterMark(sender);
             }
         }
 
@@ -132,6 +141,7 @@ abstract class BackPressureContract extends LifecycleContract {
                     if (result == OfferResult.BACK_PRESSURED) {
                         assertEquals(1, payload.refCnt(), "a back-pressured offer leaves the payload with the caller");
                         payload.release();
+                        assertQueuedGaugeAboveHighWaterMark(sender);
                         break;
                     }
                     assertEquals(OfferResult.ACCEPTED, result);
