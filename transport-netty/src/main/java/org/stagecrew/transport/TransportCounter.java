@@ -13,7 +13,7 @@ package org.stagecrew.transport;
  * per counter, not across counters.
  */
 public enum TransportCounter {
-    /** Frames whose bytes reached the socket (or the in-JVM peer); per write completion. */
+    /** Frames whose bytes reached the socket (or the in-JVM peer), per write completion; acknowledged ones with {@code Delivery.acknowledged}. */
     FRAMES_SENT("framesSent", "frames", false, false),
     /** Bytes written to the socket, 4-byte length headers included; per write completion. */
     BYTES_SENT("bytesSent", "bytes", false, false),

@@ -15,7 +15,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.stagecrew.transport.Address;
-import org.stagecrew.transport.DeliveryTimeoutException;
 import org.stagecrew.transport.FrameTooLargeException;
 import org.stagecrew.transport.ProtocolException;
 import org.stagecrew.transport.TransportException;
@@ -54,6 +53,8 @@ final class AckedConnection implements NoticeDecoder.Listener {
     private final Duration window;
     private final ConnectionState life;
     private final WriteBudget budget;
+    /** The destination's counters: a frame counts as sent once acknowledged. Released when the stream ends. */
+    private final PeerCounters counters;
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final Runnable drainTask = this::drain;
 
@@ -86,6 +87,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
         this.budget = new WriteBudget(destination, transport.config().writeBufferLowWaterMark(),
                 transport.config().writeBufferHighWaterMark(), life, transport::isOpen);
         life.accept(); // CONNECTING/ACCEPTED of the connections is tracked here; life only ends (FAILED)
+        this.counters = transport.counters().outbound(destination);
     }
 
     Address destination() {
@@ -94,6 +96,10 @@ final class AckedConnection implements NoticeDecoder.Listener {
 
     WriteBudget budget() {
         return budget;
+    }
+
+    PeerCounters counters() {
+        return counters;
     }
 
     EventLoop loop() {
@@ -105,10 +111,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
         return acksReceived;
     }
 
-    /**
-     * Holds an encoded frame ({@code [u32 length][payload]}) until acknowledged. Returns null, or the
-     * cause that ended this stream, in which case the frame was not taken. Any thread.
-     */
+    /** Holds an encoded frame ({@code [u32 length][payload]}) until acknowledged; null, or the cause that ended this stream (frame not taken). Any thread. */
     TransportException add(ByteBuf frame, CompletableFuture<Void> future) {
         budget.reserve(frame.capacity());
         TransportException ended = frames.add(new AckedFrames.Held(frame, future));
@@ -184,6 +187,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
         }
         connectTimeout.cancel(false);
         accepted = true;
+        counters.opened();
         this.peerMaxFrameLength = peerMaxFrameLength;
         this.listenerIncarnation = listenerIncarnation;
         downSince = -1;
@@ -208,6 +212,12 @@ final class AckedConnection implements NoticeDecoder.Listener {
             return true;
         }
         budget.release(bytes);
+        long sent = 0;
+        for (int i = 0; i < completing.size(); i++) {
+            sent += completing.get(i).frame.readableBytes();
+        }
+        counters.sent(completing.size(), sent); // before the futures complete: a caller that waited for them sees it
+        counters.queued(budget.queuedBytes());
         for (int i = 0; i < completing.size(); i++) {
             AckedFrames.Held h = completing.get(i);
             h.frame.release();
@@ -237,6 +247,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
             return; // an older attempt
         }
         channel = null;
+        counters.connectionEnded(accepted, cause, transport.isOpen());
         accepted = false;
         connectTimeout.cancel(false);
         ch.close();
@@ -266,13 +277,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
         if (channel != null && accepted) {
             return;
         }
-        TransportException last = lastFailure;
-        end(new DeliveryTimeoutException("not acknowledged by " + destination + " within " + seconds(window)
-                + "; the destination is down" + (last != null ? " (" + last.getMessage() + ")" : ""), last));
-    }
-
-    private static String seconds(Duration d) {
-        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+        end(Failures.notAcknowledged(destination, window, lastFailure));
     }
 
     // ---- writing: event loop ----
@@ -325,6 +330,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
                 (int) Math.min(Integer.MAX_VALUE, peerMaxFrameLength));
         budget.release(h.frame.capacity());
         h.frame.release();
+        counters.failed(cause, 1);
         if (h.future != null) {
             h.future.completeExceptionally(cause);
         } else {
@@ -347,6 +353,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
         }
         life.fail(cause);
         owner.forget(this);
+        counters.failed(cause, failing.size());
         budget.beginReport();
         try {
             long bytes = 0;
@@ -371,7 +378,7 @@ final class AckedConnection implements NoticeDecoder.Listener {
         try {
             loop.execute(this::closeChannel);
         } catch (RejectedExecutionException e) {
-            // the event loop has stopped, and closed our channel with it
+            counters.release(); // the event loop has stopped, and closed our channel with it
         }
     }
 
@@ -382,8 +389,12 @@ final class AckedConnection implements NoticeDecoder.Listener {
             }
         }
         if (channel != null) {
+            if (accepted) {
+                counters.closed(transport.isOpen());
+            }
             channel.close();
             channel = null;
         }
+        counters.release();
     }
 }

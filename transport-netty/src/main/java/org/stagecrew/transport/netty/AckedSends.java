@@ -35,10 +35,12 @@ final class AckedSends {
     }
 
     CompletableFuture<Void> send(Address destination, ByteBuf payload) {
+        AckedConnection stream = null;
         try {
             refuse(destination, payload.readableBytes());
-            AckedConnection stream = streamTo(destination);
+            stream = streamTo(destination);
             if (stream.budget().isBackPressured()) {
+                sampleQueued(stream);
                 throw new BackPressureException("send to " + destination + " failed: " + stream.budget().queuedBytes()
                         + " bytes are held unacknowledged, above writeBufferHighWaterMark "
                         + transport.config().writeBufferHighWaterMark() + "; wait for earlier futures or use the blocking send");
@@ -47,18 +49,24 @@ final class AckedSends {
             hold(destination, encode(destination, payload, payload.readerIndex(), payload.readableBytes()), future);
             return future;
         } catch (TransportException e) {
-            return CompletableFuture.failedFuture(e);
+            return CompletableFuture.failedFuture(counted(stream, e));
         } finally {
             payload.release();
         }
     }
 
     void send(Address destination, ByteBuf source, int index, int length, Duration timeout, boolean owned) {
+        AckedConnection stream = null;
+        boolean waited = false;
+        long waitStart = 0;
         try {
             refuse(destination, length);
-            AckedConnection stream = streamTo(destination);
+            stream = streamTo(destination);
             if (stream.budget().isBackPressured()) {
-                long deadline = System.nanoTime() + timeout.toNanos();
+                sampleQueued(stream);
+                waited = true;
+                waitStart = System.nanoTime();
+                long deadline = waitStart + timeout.toNanos();
                 while (stream.budget().isBackPressured() && stream.budget() == streamTo(destination).budget()) {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
@@ -76,7 +84,12 @@ final class AckedSends {
                 }
             }
             hold(destination, encode(destination, source, index, length), null);
+        } catch (TransportException e) {
+            throw counted(stream, e);
         } finally {
+            if (waited) {
+                stream.counters().backPressureWait(System.nanoTime() - waitStart);
+            }
             if (owned) {
                 source.release();
             }
@@ -84,21 +97,37 @@ final class AckedSends {
     }
 
     OfferResult offer(Address destination, ByteBuf source, int index, int length, boolean owned) {
+        AckedConnection stream = null;
         try {
             if (!transport.isOpen()) {
                 return OfferResult.CLOSED;
             }
             refuse(destination, length);
-            if (streamTo(destination).budget().isBackPressured()) {
+            stream = streamTo(destination);
+            if (stream.budget().isBackPressured()) {
+                sampleQueued(stream);
                 return OfferResult.BACK_PRESSURED;
             }
             hold(destination, encode(destination, source, index, length), null);
             return OfferResult.ACCEPTED;
+        } catch (TransportException e) {
+            throw counted(stream, e);
         } finally {
             if (owned) {
                 source.release();
             }
         }
+    }
+
+    /** Counts a send refused at the call ({@code stream} null: before its destination was known), and returns the cause. */
+    private TransportException counted(AckedConnection stream, TransportException cause) {
+        transport.counters().sendsFailed(stream == null ? null : stream.counters(), cause, 1);
+        return cause;
+    }
+
+    /** Samples the held-bytes gauge as a send meets back-pressure (acknowledgements sample it too). */
+    private static void sampleQueued(AckedConnection stream) {
+        stream.counters().queued(stream.budget().queuedBytes());
     }
 
     /** Hands the encoded frame to the destination's stream; a stream that has just ended is replaced once. */
@@ -145,18 +174,17 @@ final class AckedSends {
 
     private AckedConnection streamTo(Address destination) {
         AckedConnection stream = streams.get(destination);
-        if (stream == null) {
-            long incarnation;
-            do {
-                incarnation = RANDOM.nextLong();
-            } while (incarnation == 0);
-            AckedConnection fresh = new AckedConnection(transport, this, destination, group.next(), incarnation);
-            stream = streams.putIfAbsent(destination, fresh);
-            if (stream == null) {
-                stream = fresh;
-            }
-        }
-        return stream;
+        // Made at most once per stream (a stream holds its destination's counters until it ends).
+        return stream != null ? stream : streams.computeIfAbsent(destination,
+                d -> new AckedConnection(transport, this, d, group.next(), newIncarnation()));
+    }
+
+    private static long newIncarnation() {
+        long incarnation;
+        do {
+            incarnation = RANDOM.nextLong();
+        } while (incarnation == 0);
+        return incarnation;
     }
 
     /** The stream to {@code destination}, or null; for tests. */

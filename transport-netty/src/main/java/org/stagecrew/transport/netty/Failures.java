@@ -5,10 +5,12 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.time.Duration;
 import java.util.Locale;
 import org.stagecrew.transport.Address;
 import org.stagecrew.transport.AddressInUseException;
 import org.stagecrew.transport.ConnectionRefusedException;
+import org.stagecrew.transport.DeliveryTimeoutException;
 import org.stagecrew.transport.PeerDiedException;
 import org.stagecrew.transport.PeerRejectedException;
 import org.stagecrew.transport.ProtocolException;
@@ -81,6 +83,13 @@ final class Failures {
     static TransportException unreadablePayload(Address destination, int length, RuntimeException cause) {
         return new TransportException("send to " + destination + " failed: the " + length + "-byte payload could not be read ("
                 + cause + "); the frame was dropped, the connection goes on", cause);
+    }
+
+    /** An acknowledged stream's destination stayed unreachable for its whole redelivery {@code window}. */
+    static DeliveryTimeoutException notAcknowledged(Address destination, Duration window, TransportException last) {
+        String within = window.toMillis() % 1000 == 0 ? window.toSeconds() + " s" : window.toMillis() + " ms";
+        return new DeliveryTimeoutException("not acknowledged by " + destination + " within " + within
+                + "; the destination is down" + (last != null ? " (" + last.getMessage() + ")" : ""), last);
     }
 
     /** The peer's connection ended without a notice; names the pid in its lock file if there is one. */

@@ -138,6 +138,12 @@ final class PeerCounters {
      * transportOpen}) if it had been opened, refused if the peer rejected it; then lets the record go.
      */
     void ended(boolean wasOpened, TransportException cause, boolean transportOpen) {
+        connectionEnded(wasOpened, cause, transportOpen);
+        release();
+    }
+
+    /** As {@link #ended}, for one of the connections of a record that outlives them (an acknowledged stream's). */
+    void connectionEnded(boolean wasOpened, TransportException cause, boolean transportOpen) {
         if (wasOpened) {
             closed(transportOpen);
         } else if (cause instanceof PeerRejectedException) {
@@ -145,7 +151,6 @@ final class PeerCounters {
             owner.addDetail(TransportCounter.CONNECTIONS_REFUSED, code, 1);
             addDetail(TransportCounter.CONNECTIONS_REFUSED, code, 1);
         }
-        release();
     }
 
     /** Counts {@code frames} sends to the peer that failed with {@code cause}, and returns it. Any thread. */

@@ -38,8 +38,12 @@ import org.stagecrew.transport.DeliveryTimeoutException;
 import org.stagecrew.transport.Frame;
 import org.stagecrew.transport.IoMode;
 import org.stagecrew.transport.PeerRejectedException;
+import org.stagecrew.transport.PeerStats;
 import org.stagecrew.transport.Transport;
 import org.stagecrew.transport.TransportConfig;
+import org.stagecrew.transport.TransportCounter;
+import org.stagecrew.transport.TransportException;
+import org.stagecrew.transport.TransportStats;
 import org.stagecrew.transport.test.Await;
 import org.stagecrew.transport.test.Background;
 
@@ -111,6 +115,44 @@ class AcknowledgedDeliveryTest {
                 assertEquals(7, numberOf(frame));
             }
             sent.get(WAIT.toSeconds(), SECONDS);
+        }
+    }
+
+    @Test
+    void theSendersCountersSeeTheStreamItsConnectionsAndItsFailures() throws Exception {
+        try (Transport sender = acknowledged()) {
+            Transport receiver = receiver("r.sock");
+            Address to = receiver.address();
+            List<CompletableFuture<Void>> sent = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                sent.add(sender.send(to, number(i)));
+            }
+            for (int i = 0; i < 5; i++) {
+                try (Frame frame = receiver.receive(WAIT)) {
+                    assertEquals(i, numberOf(frame));
+                }
+            }
+            for (CompletableFuture<Void> f : sent) {
+                f.get(WAIT.toSeconds(), SECONDS);
+            }
+            TransportStats stats = sender.stats();
+            PeerStats peer = stats.peer(to, PeerStats.Direction.TO).orElseThrow(() -> new AssertionError("no record of " + to + ": " + stats));
+            assertEquals(5, peer.get(TransportCounter.FRAMES_SENT), stats::toString);
+            assertEquals(5 * (Protocol.LENGTH_FIELD_LENGTH + 8), peer.get(TransportCounter.BYTES_SENT), stats::toString);
+            assertEquals(1, peer.get(TransportCounter.CONNECTIONS_OPENED), stats::toString);
+            assertEquals(1, stats.get(TransportCounter.CONNECTIONS_ACTIVE), stats::toString);
+            assertEquals(5, stats.get(TransportCounter.FRAMES_SENT), "the totals too: " + stats);
+
+            receiver.close();
+            Await.until("the sender counts the connection lost", WAIT,
+                    () -> sender.stats().get(TransportCounter.CONNECTIONS_LOST) == 1);
+            assertEquals(0, sender.stats().get(TransportCounter.CONNECTIONS_ACTIVE), () -> sender.stats().toString());
+        }
+        try (Transport sender = Transport.open(config(Delivery.acknowledged(Duration.ofMillis(300))).build())) {
+            CompletableFuture<Void> lost = sender.send(Address.of(dir.resolve("nobody.sock")), number(1));
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> lost.get(WAIT.toSeconds(), SECONDS));
+            assertInstanceOf(TransportException.class, failed.getCause());
+            assertEquals(1, sender.stats().get(TransportCounter.SENDS_FAILED), () -> "counted: " + sender.stats());
         }
     }
 
