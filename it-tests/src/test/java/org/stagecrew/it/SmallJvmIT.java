@@ -72,7 +72,7 @@ class SmallJvmIT {
         long written = stats.get(TransportCounter.FRAMES_SENT);
         long writtenBytes = stats.get(TransportCounter.BYTES_SENT);
         assertTrue(writtenBytes < 64L << 20, () -> "the unit stopped reading within its memory: " + seen);
-        assertTrue(stats.get(TransportCounter.QUEUED_BYTES) > me.config().writeBufferHighWaterMark(),
+        assertTrue(stats.get(TransportCounter.QUEUED_BYTES) > me.config().writeBufferLowWaterMark(),
                 () -> "the queued-bytes gauge shows the full queue: " + seen);
 
         unit.kill();

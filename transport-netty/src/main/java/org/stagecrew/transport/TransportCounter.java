@@ -27,7 +27,7 @@ public enum TransportCounter {
     BACK_PRESSURE_WAITS("backPressureWaits", "waits", false, false),
     /** Total time blocking sends spent waiting for room. */
     BACK_PRESSURE_WAIT_TIME("backPressureWaitNanos", "nanoseconds", false, false),
-    /** Bytes queued for a destination and not yet handed to its socket, sampled at each drain pass and when a send meets back-pressure. */
+    /** Bytes held for a destination and not yet taken by its socket (queued, or in the channel), sampled at each drain pass and when a send meets back-pressure. */
     QUEUED_BYTES("queuedBytes", "bytes", true, false),
     /** The highest {@link #QUEUED_BYTES} sampled. */
     QUEUED_BYTES_HIGH("queuedBytesHigh", "bytes", true, false),

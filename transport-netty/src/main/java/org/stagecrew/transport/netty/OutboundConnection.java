@@ -286,7 +286,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
             return; // stays scheduled; onAccepted runs the drain
         }
         draining = true;
-        counters.queued(budget.queuedBytes()); // per pass: the queue is at its fullest when a pass begins
+        counters.queued(budget.queuedBytes(), channel); // per pass: the queue is at its fullest when a pass begins
         try {
             Channel ch = channel;
             long budgetLeft = MAX_BYTES_PER_TASK;
@@ -316,7 +316,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
             scheduler.passDone(packer.handedOver() != before);
         } finally {
             draining = false;
-            counters.queued(budget.queuedBytes());
+            counters.queued(budget.queuedBytes(), channel);
         }
     }
 
@@ -346,7 +346,7 @@ final class OutboundConnection implements DrainScheduler.Drain, NoticeDecoder.Li
         if (segment != null) {
             segments.sliceWritten(segment);
         }
-        counters.queued(budget.queuedBytes()); // before flush() can return: what the segment held is released
+        counters.queued(budget.queuedBytes(), channel); // before flush() can return: what the segment held is released
         budget.writeFinished();
         if (budget.pendingWrites() == 0) {
             scheduler.socketTookWrites();

@@ -1,5 +1,7 @@
 package org.stagecrew.transport.netty;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOutboundBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import org.stagecrew.transport.Address;
@@ -100,7 +102,16 @@ final class PeerCounters {
         add(TransportCounter.BYTES_RECEIVED, bytes);
     }
 
-    /** The destination's queue holds {@code bytes} now (sampled per drain pass). */
+    /**
+     * The destination's queue holds {@code queued} bytes now, and {@code channel} (null: none yet)
+     * the bytes in its outbound buffer, handed over but not yet taken by the socket. Any thread.
+     */
+    void queued(long queued, Channel channel) {
+        ChannelOutboundBuffer outbound = channel == null ? null : channel.unsafe().outboundBuffer();
+        queued(queued + (outbound == null ? 0 : outbound.totalPendingWriteBytes()));
+    }
+
+    /** The destination's queue holds {@code bytes} now. */
     void queued(long bytes) {
         memory.set(ids[TransportCounter.QUEUED_BYTES.ordinal()], bytes);
         memory.max(ids[TransportCounter.QUEUED_BYTES_HIGH.ordinal()], bytes);

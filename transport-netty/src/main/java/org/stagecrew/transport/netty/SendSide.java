@@ -126,6 +126,7 @@ final class SendSide {
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
+                    sampleQueued(connection);
                     TransportTimeoutException timedOut = new TransportTimeoutException("send to " + destination
                             + " timed out after " + timeout.toMillis() + " ms: " + connection.queuedBytes() + " bytes are queued, above writeBufferHighWaterMark "
                             + transport.config().writeBufferHighWaterMark() + "; the receiver is not keeping up");
@@ -182,7 +183,7 @@ final class SendSide {
      * but a drain parked on a full socket runs none, and the gauge would show the queue of its last pass.
      */
     private static void sampleQueued(OutboundConnection connection) {
-        connection.counters().queued(connection.queuedBytes());
+        connection.counters().queued(connection.queuedBytes(), connection.channel());
     }
 
     static void checkRange(ByteBuf source, int index, int length) {
