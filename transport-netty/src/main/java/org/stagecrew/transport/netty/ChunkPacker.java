@@ -187,13 +187,12 @@ final class ChunkPacker {
     }
 
     /**
-     * Fails one frame in hand while the connection goes on: releases its {@code payload} (null: it
-     * is released already; see {@link PayloadChecks#releaseFailed}), counts it, and reports it to its future, else the undeliverable handler.
+     * Fails one frame in hand while the connection goes on: releases its {@code payload} (unless
+     * its owner did: {@link PayloadChecks#releaseFailed}), counts it, and reports it to its future,
+     * else the undeliverable handler.
      */
     private void failAlone(ByteBuf payload, CompletableFuture<Void> future, TransportException cause) {
-        if (payload != null) {
-            PayloadChecks.releaseFailed(payload);
-        }
+        PayloadChecks.releaseFailed(payload);
         if (future != null) {
             connection.counters().failed(cause, 1);
             future.completeExceptionally(cause);
