@@ -66,7 +66,7 @@ abstract class SegmentPathContract extends BackPressureContract {
         /** Above the 131068 bytes appended with the default watermarks: queued, as a pooled copy if copied. */
         private static final int HUGE = 160 * 1024;
         /**
-         * Far above what inbox, socket buffers (1 MiB each way) and watermarks can hold of 68-byte frames
+         * Far above what inbox, socket buffers (256 KiB each way) and watermarks can hold of 68-byte frames
          * (about 10,000 get through before a send times out): reaching it means memory is unbounded.
          */
         private static final int UNBOUNDED = 1 << 16;
